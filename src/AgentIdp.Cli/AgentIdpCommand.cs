@@ -1,0 +1,101 @@
+using System.CommandLine;
+using AgentIdp.Core.Persistence;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AgentIdp.Cli;
+
+/// <summary>
+/// <c>agentidp</c>, the operator command. Configuration comes from the environment (DATABASE_URL,
+/// BCRYPT_COST), as for the services. Results go to standard output, diagnostics to standard error.
+/// </summary>
+public static class AgentIdpCommand
+{
+    public const int ConfigurationError = 2;
+    public const int OperationFailed = 1;
+
+    public static Task<int> RunAsync(
+        string[] args,
+        IReadOnlyDictionary<string, string?>? configuration = null,
+        TextWriter? output = null,
+        TextWriter? error = null,
+        CancellationToken cancellationToken = default)
+    {
+        var context = new CommandContext(configuration);
+        var root = new RootCommand("AgentIdP operator commands.")
+        {
+            MigrateCommand.Create(context),
+            BootstrapAdminCommand.Create(context),
+        };
+        var invocation = new InvocationConfiguration();
+        if (output is not null)
+        {
+            invocation.Output = output;
+        }
+        if (error is not null)
+        {
+            invocation.Error = error;
+        }
+        return root.Parse(args).InvokeAsync(invocation, cancellationToken);
+    }
+}
+
+/// <summary>Builds the services a command needs, from the environment and any overrides (the tests' way in).</summary>
+internal sealed class CommandContext(IReadOnlyDictionary<string, string?>? overrides)
+{
+    public ServiceProvider BuildServices()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddEnvironmentVariables();
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+        builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddAgentIdpDatabase(builder.Configuration);
+        builder.Services.AddAgentSecrets(builder.Configuration);
+        return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    /// <summary>Runs a command's work; a bad setting is reported by name with exit code 2, not as a stack trace.</summary>
+    public static async Task<int> RunAsync(ParseResult parse, Func<IServiceProvider, TextWriter, CancellationToken, Task<int>> work,
+        CommandContext context, CancellationToken cancellationToken)
+    {
+        var error = parse.InvocationConfiguration.Error;
+        try
+        {
+            await using var services = context.BuildServices();
+            ValidateOptions(services);
+            await using var scope = services.CreateAsyncScope();
+            return await work(scope.ServiceProvider, parse.InvocationConfiguration.Output, cancellationToken);
+        }
+        catch (OptionsValidationException e)
+        {
+            await error.WriteLineAsync($"agentidp: {string.Join(" ", e.Failures)}");
+            return AgentIdpCommand.ConfigurationError;
+        }
+        catch (CommandException e)
+        {
+            await error.WriteLineAsync($"agentidp: {e.Message}");
+            return AgentIdpCommand.OperationFailed;
+        }
+        catch (Npgsql.NpgsqlException e)
+        {
+            await error.WriteLineAsync($"agentidp: PostgreSQL: {e.Message}");
+            return AgentIdpCommand.OperationFailed;
+        }
+    }
+
+    private static void ValidateOptions(IServiceProvider services)
+    {
+        _ = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<AgentIdp.Core.Secrets.SecretHashingOptions>>().Value;
+    }
+}
+
+/// <summary>A command failed for a reason the operator can act on; its message says which.</summary>
+internal sealed class CommandException(string message) : Exception(message);

@@ -1,0 +1,3 @@
+using AgentIdp.Cli;
+
+return await AgentIdpCommand.RunAsync(args);

@@ -1,0 +1,38 @@
+using System.Net;
+
+namespace AgentIdp.Core.Audit;
+
+/// <summary>One entry of the append-only audit log. Never holds a secret or a token.</summary>
+public sealed class AuditEvent
+{
+    public Guid Id { get; set; }
+    public DateTimeOffset OccurredAt { get; set; }
+    public required string Action { get; set; }
+    public required AuditOutcome Outcome { get; set; }
+    /// <summary>The agent the action was about, if any.</summary>
+    public Guid? AgentId { get; set; }
+    /// <summary>The client id of the caller, if known.</summary>
+    public string? Actor { get; set; }
+    public IPAddress? Ip { get; set; }
+    /// <summary>A JSON object with the specifics of the action.</summary>
+    public string Details { get; set; } = "{}";
+
+    /// <summary>Longest actor we keep: an unauthenticated caller chooses the client id it claims.</summary>
+    public const int MaxActorLength = 128;
+
+    public static AuditEvent Create(
+        string action, AuditOutcome outcome, DateTimeOffset occurredAt,
+        Guid? agentId = null, string? actor = null, IPAddress? ip = null, string details = "{}") => new()
+    {
+        Id = Guid.CreateVersion7(occurredAt),
+        OccurredAt = occurredAt,
+        Action = action,
+        Outcome = outcome,
+        AgentId = agentId,
+        Actor = actor is { Length: > MaxActorLength } ? actor[..MaxActorLength] : actor,
+        Ip = ip,
+        Details = details,
+    };
+}
+
+public enum AuditOutcome { Success, Failure }

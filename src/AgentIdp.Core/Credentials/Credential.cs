@@ -1,0 +1,27 @@
+namespace AgentIdp.Core.Credentials;
+
+/// <summary>One client secret of an agent. The secret itself is never stored: only its bcrypt hash.</summary>
+public sealed class Credential
+{
+    public Guid Id { get; set; }
+    public Guid AgentId { get; set; }
+    public Agents.Agent? Agent { get; set; }
+
+    /// <summary>bcrypt hash of the secret (SHA-384 pre-hashed, so that every character of it counts).</summary>
+    public string? SecretHash { get; set; }
+
+    /// <summary>Incremented by each rotation; tokens carry it, so tokens issued before a rotation stop being valid.</summary>
+    public int SecretVersion { get; set; } = 1;
+
+    public CredentialStatus Status { get; set; } = CredentialStatus.Active;
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? ExpiresAt { get; set; }
+    public DateTimeOffset? RotatedAt { get; set; }
+    public DateTimeOffset? RevokedAt { get; set; }
+    public DateTimeOffset? LastUsedAt { get; set; }
+
+    public bool IsUsableAt(DateTimeOffset now) =>
+        Status == CredentialStatus.Active && (ExpiresAt is null || ExpiresAt > now);
+}
+
+public enum CredentialStatus { Active, Revoked }

@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using AgentIdp.Core.Audit;
+using AgentIdp.Core.Persistence;
+using Microsoft.EntityFrameworkCore;
+
+namespace AuthServer.Audit;
+
+/// <summary>
+/// The AuthServer's audit events (token.issued, token.introspected, token.revoked, auth.failed) and
+/// credentials' last use, queued off the request path and written to PostgreSQL in batches. The queue is
+/// bounded: if PostgreSQL cannot keep up, events are dropped and counted in the log rather than letting
+/// token requests wait on the audit log. Whatever is queued at shutdown is written before the process ends.
+/// </summary>
+public sealed partial class AuditTrail(IServiceScopeFactory scopeFactory, ILogger<AuditTrail> logger) : BackgroundService
+{
+    private const int Capacity = 100_000;
+    private const int BatchSize = 1_000;
+
+    private readonly Channel<AuditEvent> _events = Channel.CreateBounded<AuditEvent>(
+        new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly ConcurrentDictionary<Guid, DateTimeOffset> _credentialUse = new();
+    private long _dropped;
+
+    public void Record(AuditEvent auditEvent)
+    {
+        if (!_events.Writer.TryWrite(auditEvent))
+        {
+            Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    public void RecordCredentialUse(Guid credentialId, DateTimeOffset usedAt) =>
+        _credentialUse.AddOrUpdate(credentialId, usedAt, (_, previous) => previous > usedAt ? previous : usedAt);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<AuditEvent>(BatchSize);
+        try
+        {
+            while (await _events.Reader.WaitToReadAsync(stoppingToken))
+            {
+                await FlushAsync(batch, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        // Shutting down: write what is left, as far as the host's shutdown timeout allows.
+        await FlushAsync(batch, CancellationToken.None);
+    }
+
+    private async Task FlushAsync(List<AuditEvent> batch, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            batch.Clear();
+            while (batch.Count < BatchSize && _events.Reader.TryRead(out var auditEvent))
+            {
+                batch.Add(auditEvent);
+            }
+            var uses = _credentialUse.ToArray();
+            foreach (var (id, usedAt) in uses)
+            {
+                _credentialUse.TryRemove(new KeyValuePair<Guid, DateTimeOffset>(id, usedAt));
+            }
+            if (batch.Count == 0 && uses.Length == 0)
+            {
+                break;
+            }
+            await WriteAsync(batch, uses, cancellationToken);
+        }
+        if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
+        {
+            LogDropped(dropped);
+        }
+    }
+
+    private async Task WriteAsync(List<AuditEvent> batch, KeyValuePair<Guid, DateTimeOffset>[] uses, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var scope = scopeFactory.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<AgentIdpDbContext>();
+                db.AuditEvents.AddRange(batch);
+                await db.SaveChangesAsync(cancellationToken);
+                if (uses.Length > 0)
+                {
+                    var ids = uses.Select(u => u.Key).ToArray();
+                    var times = uses.Select(u => u.Value).ToArray();
+                    await db.Database.ExecuteSqlAsync(
+                        $"""
+                        UPDATE credentials AS c SET last_used_at = GREATEST(c.last_used_at, u.used_at)
+                        FROM unnest({ids}, {times}) AS u(id, used_at) WHERE c.id = u.id
+                        """, cancellationToken);
+                }
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException && attempt < 3)
+            {
+                LogWriteRetry(e, batch.Count, attempt);
+                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogWriteFailed(e, batch.Count);
+                return;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The audit queue was full: {Dropped} audit events were dropped.")]
+    private partial void LogDropped(long dropped);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing {Count} audit events failed (attempt {Attempt}); retrying.")]
+    private partial void LogWriteRetry(Exception exception, int count, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Count} audit events failed three times; they are lost.")]
+    private partial void LogWriteFailed(Exception exception, int count);
+}

@@ -1,0 +1,23 @@
+using AgentIdp.Core.Health;
+using AgentIdp.Core.Logging;
+using AgentIdp.Core.Persistence;
+using AuthServer.SigningKeys;
+using AuthServer.Tokens;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.Services.AddAgentIdpDatabase(builder.Configuration);
+builder.Services.AddAgentSecrets(builder.Configuration);
+builder.Services.AddSigningKeys(builder.Configuration);
+builder.Services.AddAgentOAuthServer(builder.Configuration);
+builder.Services.AddTokenSafeLogging();
+builder.Services.AddAgentIdpHealthChecks();
+
+var app = builder.Build();
+
+app.UseOAuthErrorResponses();
+app.UseOAuthRequestGuard();
+app.UseAuthentication(); // OpenIddict answers its endpoints from here
+app.MapHealthEndpoints();
+
+app.Run();

@@ -1,0 +1,31 @@
+using AgentIdp.Core.Health;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using OpenIddict.Server;
+
+namespace AuthServer.SigningKeys;
+
+public static class SigningKeys
+{
+    /// <summary>Signing keys shared through PostgreSQL, encrypted under SIGNING_KEY_ENCRYPTION_KEY.</summary>
+    public static IServiceCollection AddSigningKeys(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SigningKeyOptions>().Bind(configuration).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<SigningKeyProtector>();
+        services.AddSingleton<SigningKeyRing>();
+        services.AddHostedService(provider => provider.GetRequiredService<SigningKeyRing>());
+        services.AddSingleton<IOptionsChangeTokenSource<OpenIddictServerOptions>>(provider => provider.GetRequiredService<SigningKeyRing>());
+        services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, ConfigureSigningCredentials>();
+        services.AddHealthChecks().AddCheck<SigningKeysHealthCheck>("signingKeys", tags: [HealthEndpoints.ReadinessTag]);
+        return services;
+    }
+}
+
+/// <summary>Without a signing key the AuthServer cannot issue a token: not ready.</summary>
+public sealed class SigningKeysHealthCheck(SigningKeyRing ring) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(ring.Current is { } keys
+            ? HealthCheckResult.Healthy($"Signing with key {keys.Signing.KeyId}.")
+            : HealthCheckResult.Unhealthy("No signing key is loaded."));
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using AgentIdp.Core.Audit;
+using AgentIdp.Core.Secrets;
+using AuthServer.Audit;
+using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace AuthServer.Tokens;
+
+/// <summary>
+/// Authenticates the agent behind client credentials (client_secret_basic or client_secret_post) at the
+/// token, introspection and revocation endpoints, through <see cref="AgentSecretValidator"/>. It stands
+/// where OpenIddict's own client-secret check would, which degraded mode leaves out: the agents table
+/// is the only list of clients. Every failure gets the same answer; the audit log gets the reason.
+/// </summary>
+public sealed class AuthenticateAgentClient(AgentSecretValidator validator, AuditTrail audit, TimeProvider time)
+    : IOpenIddictServerHandler<ProcessAuthenticationContext>
+{
+    public const string InvalidCredentials = "The client credentials are invalid.";
+
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
+        OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
+            .UseScopedHandler<AuthenticateAgentClient>()
+            .SetOrder(OpenIddictServerHandlers.ValidateClientSecret.Descriptor.Order + 100)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public async ValueTask HandleAsync(ProcessAuthenticationContext context)
+    {
+        if (context.EndpointType is not (OpenIddictServerEndpointType.Token or OpenIddictServerEndpointType.Introspection
+            or OpenIddictServerEndpointType.Revocation))
+        {
+            return;
+        }
+        if (string.IsNullOrEmpty(context.ClientId) && string.IsNullOrEmpty(context.ClientSecret))
+        {
+            return; // no client credentials: a bearer token may authenticate an introspection call (AuthenticateBearerCaller)
+        }
+
+        var result = await validator.ValidateAsync(context.ClientId, context.ClientSecret, context.CancellationToken);
+        if (result.Agent is not { } agent)
+        {
+            audit.Record(AuditEvent.Create(
+                AuditActions.AuthFailed, AuditOutcome.Failure, time.GetUtcNow(),
+                agentId: Guid.TryParse(context.ClientId, out var claimed) ? claimed : null,
+                actor: context.ClientId,
+                ip: context.Transaction.CallerIp(),
+                details: JsonSerializer.Serialize(new
+                {
+                    endpoint = context.EndpointType.EndpointName(),
+                    reason = JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Failure.ToString()!),
+                })));
+            context.Reject(Errors.InvalidClient, InvalidCredentials);
+            return;
+        }
+        context.Transaction.SetCaller(new AuthenticatedCaller(agent.AgentId, agent.Capabilities.ToHashSet(StringComparer.Ordinal), agent));
+    }
+}

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using AgentIdp.Core.Audit;
+using AuthServer.Audit;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using Microsoft.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace AuthServer.Tokens;
+
+/// <summary>
+/// At the introspection endpoint, a resource server may authenticate with a bearer access token of its
+/// own instead of client credentials (RFC 7662 §2.1). The token is validated like any other, including
+/// revocation and the state of its credential and agent; its scopes become the caller's capabilities.
+/// </summary>
+public sealed class AuthenticateBearerCaller(IOpenIddictServerDispatcher dispatcher, AuditTrail audit, TimeProvider time)
+    : IOpenIddictServerHandler<ProcessAuthenticationContext>
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
+        OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
+            .UseScopedHandler<AuthenticateBearerCaller>()
+            .SetOrder(AuthenticateAgentClient.Descriptor.Order + 100)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public async ValueTask HandleAsync(ProcessAuthenticationContext context)
+    {
+        if (context.EndpointType != OpenIddictServerEndpointType.Introspection || context.Transaction.FindCaller() is not null)
+        {
+            return;
+        }
+        var authorization = context.Transaction.GetHttpRequest()?.Headers.Authorization.ToString();
+        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
+        var validation = new ValidateTokenContext(context.Transaction)
+        {
+            Token = authorization["Bearer ".Length..].Trim(),
+            ValidTokenTypes = { TokenTypeIdentifiers.AccessToken },
+        };
+        await dispatcher.DispatchAsync(validation);
+        if (validation.IsRejected || validation.Principal is null ||
+            !Guid.TryParse(validation.Principal.GetClaim(Claims.Subject), out var agentId))
+        {
+            audit.Record(AuditEvent.Create(
+                AuditActions.AuthFailed, AuditOutcome.Failure, time.GetUtcNow(), ip: context.Transaction.CallerIp(),
+                details: JsonSerializer.Serialize(new { endpoint = "introspection", reason = "invalid_bearer_token" })));
+            context.Reject(Errors.InvalidClient, "The bearer token that authenticates the caller is invalid.");
+            return;
+        }
+        context.Transaction.SetCaller(new AuthenticatedCaller(
+            agentId, validation.Principal.GetScopes().ToHashSet(StringComparer.Ordinal), Credential: null));
+    }
+}

@@ -1,0 +1,57 @@
+using System.Security.Claims;
+using AgentIdp.Core.Configuration;
+using AgentIdp.Core.Tokens;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace AuthServer.Tokens;
+
+/// <summary>
+/// Answers a client_credentials request: an RFC 9068 access token for the agent, carrying the requested
+/// scopes (all its capabilities when none is requested), the requested resources as audiences (AUDIENCE
+/// otherwise), and the credential and secret version that authenticated it. A token never outlives the
+/// credential that obtained it.
+/// </summary>
+public sealed class IssueAgentAccessToken(IOptions<IssuerOptions> issuer, IOptions<TokenOptions> tokens, TimeProvider time)
+    : IOpenIddictServerHandler<HandleTokenRequestContext>
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
+        OpenIddictServerHandlerDescriptor.CreateBuilder<HandleTokenRequestContext>()
+            .UseSingletonHandler<IssueAgentAccessToken>()
+            .SetOrder(OpenIddictServerHandlers.Exchange.AttachPrincipal.Descriptor.Order + 100)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public ValueTask HandleAsync(HandleTokenRequestContext context)
+    {
+        if (!context.Request.IsClientCredentialsGrantType())
+        {
+            return ValueTask.CompletedTask;
+        }
+        var caller = context.Transaction.GetCaller();
+        var credential = caller.Credential ?? throw new InvalidOperationException("A token request is authenticated by a credential.");
+
+        var requestedScopes = context.Request.GetScopes();
+        var requestedResources = context.Request.GetResources();
+        var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
+        identity.SetClaim(Claims.Subject, caller.AgentId.ToString())
+            .SetClaim(AgentIdpClaims.CredentialId, credential.CredentialId.ToString())
+            .SetClaim(AgentIdpClaims.SecretVersion, credential.SecretVersion)
+            .SetScopes(requestedScopes.IsEmpty ? credential.Capabilities : requestedScopes)
+            .SetResources(requestedResources.IsEmpty ? [issuer.Value.Audience] : requestedResources)
+            .SetDestinations(static _ => [Destinations.AccessToken]);
+
+        var principal = new ClaimsPrincipal(identity);
+        var lifetime = TimeSpan.FromSeconds(tokens.Value.AccessTokenLifetimeSeconds);
+        if (credential.CredentialExpiresAt - time.GetUtcNow() is { } remaining && remaining < lifetime)
+        {
+            principal.SetAccessTokenLifetime(remaining > TimeSpan.FromSeconds(1) ? remaining : TimeSpan.FromSeconds(1));
+        }
+        context.SignIn(principal);
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,98 @@
+using AgentIdp.Core.Agents;
+using AgentIdp.Core.Configuration;
+using AgentIdp.Core.Tokens;
+using AuthServer.Audit;
+using Microsoft.Extensions.Options;
+using OpenIddict.Server;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace AuthServer.Tokens;
+
+public static class OAuthServer
+{
+    /// <summary>
+    /// The OAuth 2.0 server: OpenIddict in degraded mode (no application or token tables: the agents table
+    /// is the list of clients), client_credentials only, RS256 <c>at+jwt</c> access tokens left
+    /// unencrypted for resource servers, discovery at both well-known paths, JWKS, introspection and
+    /// revocation. AgentIdP's own decisions are the handlers added below, one per decision.
+    /// </summary>
+    public static IServiceCollection AddAgentOAuthServer(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<IssuerOptions>().Bind(configuration).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<TokenOptions>().Bind(configuration).ValidateDataAnnotations().ValidateOnStart();
+        services.AddScoped<TokenLiveness>();
+        services.AddSingleton<AuditTrail>();
+        services.AddHostedService(provider => provider.GetRequiredService<AuditTrail>());
+
+        services.AddOpenIddict().AddServer(server =>
+        {
+            server.SetTokenEndpointUris(OAuthRequestGuard.TokenPath.TrimStart('/'))
+                .SetIntrospectionEndpointUris(OAuthRequestGuard.IntrospectionPath.TrimStart('/'))
+                .SetRevocationEndpointUris(OAuthRequestGuard.RevocationPath.TrimStart('/'))
+                .SetConfigurationEndpointUris(".well-known/openid-configuration", ".well-known/oauth-authorization-server")
+                .SetJsonWebKeySetEndpointUris(".well-known/jwks");
+
+            server.AllowClientCredentialsFlow()
+                .EnableDegradedMode()
+                .AcceptAnonymousClients() // lets introspection reach AuthenticateBearerCaller; RequireAuthenticatedCaller refuses anonymous calls
+                .DisableAccessTokenEncryption()
+                .DisableScopeValidation() // scopes are the agent's capabilities: ValidateRequestedScopes
+                .DisableResourceValidation() // any absolute URI may be requested as the token's audience (RFC 8707)
+                .RegisterScopes([.. AdminCapabilities.All])
+                .RegisterClaims(Claims.Subject, Claims.ClientId, Claims.Audience, Claims.Scope, Claims.JwtId, Claims.IssuedAt,
+                    Claims.NotBefore, Claims.ExpiresAt, AgentIdpClaims.CredentialId, AgentIdpClaims.SecretVersion)
+                // OpenIddict insists on an encryption key; with access token encryption off and no
+                // authorization codes or refresh tokens, it never protects anything that outlives the process.
+                .AddEphemeralEncryptionKey();
+
+            server.UseAspNetCore();
+
+            server.AddEventHandler(AuthenticateAgentClient.Descriptor)
+                .AddEventHandler(AuthenticateBearerCaller.Descriptor)
+                .AddEventHandler(RequireAuthenticatedCaller.Descriptor)
+                .AddEventHandler(ValidateRequestedScopes.Descriptor)
+                .AddEventHandler(IssueAgentAccessToken.Descriptor)
+                .AddEventHandler(RecordIssuedToken.Descriptor)
+                .AddEventHandler(RejectInactiveTokens.Descriptor)
+                .AddEventHandler(AttachIntrospectionClaims.Descriptor)
+                .AddEventHandler(RecordIntrospection.Descriptor)
+                .AddEventHandler(AuthorizeTokenRevocation.Descriptor)
+                .AddEventHandler(RevokeAccessToken.Descriptor)
+                .RemoveEventHandler(OpenIddictServerHandlers.Introspection.ValidateAuthorizedParty.Descriptor)
+                .RemoveEventHandler(OpenIddictServerHandlers.Revocation.ValidateAuthorizedParty.Descriptor);
+        });
+
+        services.AddOptions<OpenIddictServerOptions>().Configure<IOptions<IssuerOptions>, IOptions<TokenOptions>>((server, issuer, tokens) =>
+        {
+            server.Issuer = issuer.Value.IssuerUri;
+            server.AccessTokenLifetime = TimeSpan.FromSeconds(tokens.Value.AccessTokenLifetimeSeconds);
+            // Agents authenticate with client secrets only: no private_key_jwt, no client assertions.
+            server.ClientAuthenticationMethods.Remove(ClientAuthenticationMethods.PrivateKeyJwt);
+            server.ClientAssertionTypes.Clear();
+        });
+        // An http:// issuer is a development setup; in production TLS is required (behind a proxy that
+        // terminates it, set ASPNETCORE_FORWARDEDHEADERS_ENABLED=true so the request scheme is https).
+        services.AddOptions<OpenIddictServerAspNetCoreOptions>().Configure<IOptions<IssuerOptions>>((aspNetCore, issuer) =>
+            aspNetCore.DisableTransportSecurityRequirement = issuer.Value.IssuerUri.Scheme == Uri.UriSchemeHttp);
+        return services;
+    }
+
+    public static IApplicationBuilder UseOAuthRequestGuard(this IApplicationBuilder app) => app.UseMiddleware<OAuthRequestGuard>();
+
+    /// <summary>An unexpected failure is a 500 <c>server_error</c>, with nothing of its cause in the body.</summary>
+    public static IApplicationBuilder UseOAuthErrorResponses(this IApplicationBuilder app) =>
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = context =>
+            {
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                context.Response.Headers.CacheControl = "no-store";
+                return context.Response.WriteAsJsonAsync(new Dictionary<string, string>
+                {
+                    ["error"] = Errors.ServerError,
+                    ["error_description"] = "The server encountered an unexpected error.",
+                });
+            },
+        });
+}

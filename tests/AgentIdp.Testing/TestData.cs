@@ -1,0 +1,82 @@
+using AgentIdp.Core.Agents;
+using AgentIdp.Core.Credentials;
+using AgentIdp.Core.Persistence;
+using AgentIdp.Core.Secrets;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentIdp.Testing;
+
+/// <summary>Writes agents and credentials straight into a test database.</summary>
+public sealed class TestData(string connectionString)
+{
+    /// <summary>Cheap hashes for speed; the cost a service uses for its own hashes is tested apart.</summary>
+    public static readonly CredentialSecrets Secrets = new(
+        new SecretHasher(Options.Create(new SecretHashingOptions { BcryptCost = 4 })), TimeProvider.System);
+
+    public string ConnectionString => connectionString;
+
+    public AgentIdpDbContext Open()
+    {
+        var options = new DbContextOptionsBuilder<AgentIdpDbContext>();
+        options.UseAgentIdpDatabase(connectionString);
+        return new AgentIdpDbContext(options.Options);
+    }
+
+    public async Task<Agent> CreateAgentAsync(
+        IEnumerable<string>? capabilities = null, AgentStatus status = AgentStatus.Active, string? email = null)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var agent = new Agent
+        {
+            Id = Guid.NewGuid(),
+            Email = email ?? $"agent-{Guid.NewGuid():N}@example.com",
+            AgentType = AgentType.Screener,
+            Version = "1.0.0",
+            Capabilities = [.. capabilities ?? ["invoices:read", "invoices:write"]],
+            Owner = "team-tests",
+            DeploymentEnv = DeploymentEnvironment.Development,
+            Status = status,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        await using var db = Open();
+        db.Agents.Add(agent);
+        await db.SaveChangesAsync();
+        return agent;
+    }
+
+    public async Task<IssuedCredential> IssueCredentialAsync(Guid agentId, DateTimeOffset? expiresAt = null)
+    {
+        var issued = Secrets.Issue(agentId, expiresAt);
+        await using var db = Open();
+        db.Credentials.Add(issued.Credential);
+        await db.SaveChangesAsync();
+        return issued;
+    }
+
+    /// <summary>An active agent with one credential: its id and secret.</summary>
+    public async Task<(Agent Agent, IssuedCredential Credential)> CreateAgentWithCredentialAsync(IEnumerable<string>? capabilities = null)
+    {
+        var agent = await CreateAgentAsync(capabilities);
+        return (agent, await IssueCredentialAsync(agent.Id));
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds: for effects written in the background (the audit queue).</summary>
+    public static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null) where T : class
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            if (await probe() is { } result)
+            {
+                return result;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The expected effect did not happen in time.");
+            }
+            await Task.Delay(50);
+        }
+    }
+}

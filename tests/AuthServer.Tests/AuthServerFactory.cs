@@ -1,0 +1,51 @@
+using System.Security.Cryptography;
+using AgentIdp.Testing;
+using AuthServer;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+
+namespace AuthServer.Tests;
+
+/// <summary>The real AuthServer (its Program, middleware and OpenIddict pipeline) on a test database.</summary>
+public sealed class AuthServerFactory(string connectionString, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null)
+    : WebApplicationFactory<AuthServerApplication>
+{
+    public const string Issuer = "http://localhost/";
+
+    /// <summary>One key-encryption key per test run; a test that needs another passes SIGNING_KEY_ENCRYPTION_KEY.</summary>
+    public static readonly string EncryptionKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    public CapturedLogs Logs { get; } = new();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        var effective = new Dictionary<string, string?>
+        {
+            ["DATABASE_URL"] = connectionString,
+            ["ISSUER"] = Issuer,
+            ["SIGNING_KEY_ENCRYPTION_KEY"] = EncryptionKey,
+            ["BCRYPT_COST"] = "4",
+            ["TOKEN_RATE_LIMIT_PER_MINUTE"] = "0",
+            ["Logging:LogLevel:Default"] = "Trace",
+            ["Logging:LogLevel:Microsoft"] = "Trace",
+            ["Logging:LogLevel:OpenIddict"] = "Trace",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            effective[key] = value;
+        }
+        foreach (var (key, value) in effective)
+        {
+            builder.UseSetting(key, value);
+        }
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+        if (time is not null)
+        {
+            builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton(time)));
+        }
+    }
+}
