@@ -1,3 +1,4 @@
+using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Health;
 using AgentIdp.Core.Logging;
 using AgentIdp.Core.Persistence;
@@ -20,4 +21,4 @@ app.UseOAuthRequestGuard();
 app.UseAuthentication(); // OpenIddict answers its endpoints from here
 app.MapHealthEndpoints();
 
-app.Run();
+return app.RunOrExplain();

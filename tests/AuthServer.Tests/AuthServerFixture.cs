@@ -20,8 +20,10 @@ public class AuthServerFixture : IAsyncLifetime
         var server = await PostgresServer.SharedAsync();
         Data = new TestData(await server.CreateDatabaseAsync());
         Factory = new AuthServerFactory(Data.ConnectionString, Settings, Time);
-        Client = Factory.CreateClient();
+        Client = CreateClient();
     }
+
+    public virtual HttpClient CreateClient() => Factory.CreateClient();
 
     public async Task DisposeAsync()
     {

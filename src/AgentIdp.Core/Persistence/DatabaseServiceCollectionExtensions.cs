@@ -1,3 +1,4 @@
+using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Credentials;
 using AgentIdp.Core.Secrets;
 using Microsoft.EntityFrameworkCore;
@@ -13,7 +14,7 @@ public static class DatabaseServiceCollectionExtensions
     /// <summary>The shared PostgreSQL store, from DATABASE_URL.</summary>
     public static IServiceCollection AddAgentIdpDatabase(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<DatabaseOptions>().Bind(configuration).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DatabaseOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.AddDbContextPool<AgentIdpDbContext>((provider, options) =>
             options.UseAgentIdpDatabase(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
         services.TryAddSingleton(TimeProvider.System);
@@ -26,7 +27,7 @@ public static class DatabaseServiceCollectionExtensions
     /// <summary>Client secrets: generation, bcrypt hashing (BCRYPT_COST) and verification.</summary>
     public static IServiceCollection AddAgentSecrets(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<SecretHashingOptions>().Bind(configuration).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SecretHashingOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SecretHasher>();
         services.TryAddSingleton<CredentialSecrets>();

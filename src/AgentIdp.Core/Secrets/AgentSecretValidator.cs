@@ -31,7 +31,8 @@ public sealed class AgentSecretValidator(AgentIdpDbContext db, SecretHasher hash
         {
             return AuthenticationFailure.MissingSecret;
         }
-        if (!Guid.TryParseExact(clientId, "D", out var agentId))
+        // A client_id is a string compared exactly (RFC 6749 §2.2): the agent id in its canonical, lower-case form.
+        if (!Guid.TryParseExact(clientId, "D", out var agentId) || agentId.ToString() != clientId)
         {
             hasher.VerifyDecoy(clientSecret);
             return AuthenticationFailure.UnknownClient;

@@ -15,7 +15,8 @@ public static class ClientSecret
     public const string Prefix = "aidp_";
     public const int RandomBytes = 32;
     private const int CredentialIdLength = 32; // Guid "N" format
-    private const int RandomPartStart = 5 + CredentialIdLength + 1;
+    /// <summary>Where the random part starts: after the prefix, the credential id and an underscore.</summary>
+    public const int RandomPartStart = 5 + CredentialIdLength + 1;
     public static readonly int Length = RandomPartStart + Base64Url.GetEncodedLength(RandomBytes);
     private static readonly SearchValues<char> LowerHex = SearchValues.Create("0123456789abcdef");
     private static readonly SearchValues<char> Base64UrlAlphabet =

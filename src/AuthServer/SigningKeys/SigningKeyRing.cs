@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.SigningKeys;
 using AuthServer.Tokens;
@@ -37,6 +38,7 @@ public sealed partial class SigningKeyRing(
 
     private readonly Dictionary<string, RsaSecurityKey> _decrypted = new(StringComparer.Ordinal);
     private readonly Lock _sync = new();
+    private readonly SemaphoreSlim _refreshing = new(1, 1); // the timer and a caller may refresh at once
     private SigningKeySet? _current;
     private CancellationTokenSource _changed = new();
 
@@ -73,6 +75,19 @@ public sealed partial class SigningKeyRing(
     /// <summary>Loads the keys from PostgreSQL, creating the next one when its time has come.</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
+        await _refreshing.WaitAsync(cancellationToken);
+        try
+        {
+            await RefreshOnceAsync(cancellationToken);
+        }
+        finally
+        {
+            _refreshing.Release();
+        }
+    }
+
+    private async Task RefreshOnceAsync(CancellationToken cancellationToken)
+    {
         await using var scope = scopeFactory.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentIdpDbContext>();
         var now = time.GetUtcNow();
@@ -80,7 +95,8 @@ public sealed partial class SigningKeyRing(
         var rows = await LoadPublishedAsync(db, now, cancellationToken);
         if (!rows.Any(k => k.RetiresAt > now + Lead))
         {
-            await CreateSuccessorAsync(db, now, cancellationToken);
+            await CreateSuccessorAsync(db, cancellationToken);
+            now = time.GetUtcNow(); // another replica may have made the key while this one waited for the lock
             rows = await LoadPublishedAsync(db, now, cancellationToken);
         }
 
@@ -114,7 +130,7 @@ public sealed partial class SigningKeyRing(
         return db.SigningKeys.AsNoTracking().Where(k => k.RetiresAt > retiredBefore).ToListAsync(cancellationToken);
     }
 
-    private async Task CreateSuccessorAsync(AgentIdpDbContext db, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task CreateSuccessorAsync(AgentIdpDbContext db, CancellationToken cancellationToken)
     {
         var strategy = db.Database.CreateExecutionStrategy();
         await strategy.ExecuteAsync(async () =>
@@ -122,6 +138,7 @@ public sealed partial class SigningKeyRing(
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             // Replicas starting together take turns; the others then find the key already made.
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({CreationLockKey})", cancellationToken);
+            var now = time.GetUtcNow();
             var latestRetirement = await db.SigningKeys.MaxAsync(k => (DateTimeOffset?)k.RetiresAt, cancellationToken);
             if (latestRetirement > now + Lead)
             {
@@ -169,7 +186,7 @@ public sealed partial class SigningKeyRing(
         }
         catch (CryptographicException)
         {
-            throw new InvalidOperationException(
+            throw new ConfigurationException(
                 $"SIGNING_KEY_ENCRYPTION_KEY (id {protector.EncryptionKeyId}) does not decrypt signing key {key.Id}, which was " +
                 $"encrypted under key id {key.EncryptionKeyId}. Start the AuthServer with the SIGNING_KEY_ENCRYPTION_KEY the other replicas use.");
         }
@@ -195,6 +212,12 @@ public sealed partial class SigningKeyRing(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created signing key {KeyId}, active from {ActivatesAt:O} to {RetiresAt:O}.")]
     private partial void LogKeyCreated(string keyId, DateTimeOffset activatesAt, DateTimeOffset retiresAt);
+
+    public override void Dispose()
+    {
+        _refreshing.Dispose();
+        base.Dispose();
+    }
 
     string IOptionsChangeTokenSource<OpenIddictServerOptions>.Name => Options.DefaultName;
 

@@ -1,3 +1,4 @@
+using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Health;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -10,7 +11,7 @@ public static class SigningKeys
     /// <summary>Signing keys shared through PostgreSQL, encrypted under SIGNING_KEY_ENCRYPTION_KEY.</summary>
     public static IServiceCollection AddSigningKeys(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<SigningKeyOptions>().Bind(configuration).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SigningKeyOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.AddSingleton<SigningKeyProtector>();
         services.AddSingleton<SigningKeyRing>();
         services.AddHostedService(provider => provider.GetRequiredService<SigningKeyRing>());

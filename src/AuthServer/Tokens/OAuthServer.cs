@@ -19,8 +19,8 @@ public static class OAuthServer
     /// </summary>
     public static IServiceCollection AddAgentOAuthServer(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<IssuerOptions>().Bind(configuration).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<TokenOptions>().Bind(configuration).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<IssuerOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
+        services.AddOptions<TokenOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.AddScoped<TokenLiveness>();
         services.AddSingleton<AuditTrail>();
         services.AddHostedService(provider => provider.GetRequiredService<AuditTrail>());
@@ -51,14 +51,18 @@ public static class OAuthServer
             server.AddEventHandler(AuthenticateAgentClient.Descriptor)
                 .AddEventHandler(AuthenticateBearerCaller.Descriptor)
                 .AddEventHandler(RequireAuthenticatedCaller.Descriptor)
+                .AddEventHandler(RequireClientCredentials.Descriptor)
                 .AddEventHandler(ValidateRequestedScopes.Descriptor)
                 .AddEventHandler(IssueAgentAccessToken.Descriptor)
+                .AddEventHandler(AttachGrantedScope.Descriptor)
+                .AddEventHandler(AttachNotBefore.Descriptor)
                 .AddEventHandler(RecordIssuedToken.Descriptor)
                 .AddEventHandler(RejectInactiveTokens.Descriptor)
                 .AddEventHandler(AttachIntrospectionClaims.Descriptor)
                 .AddEventHandler(RecordIntrospection.Descriptor)
                 .AddEventHandler(AuthorizeTokenRevocation.Descriptor)
                 .AddEventHandler(RevokeAccessToken.Descriptor)
+                .AddEventHandler(AnswerRevocationWithEmptyBody.Descriptor)
                 .RemoveEventHandler(OpenIddictServerHandlers.Introspection.ValidateAuthorizedParty.Descriptor)
                 .RemoveEventHandler(OpenIddictServerHandlers.Revocation.ValidateAuthorizedParty.Descriptor);
         });

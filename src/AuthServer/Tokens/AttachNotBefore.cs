@@ -1,0 +1,25 @@
+using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace AuthServer.Tokens;
+
+/// <summary>Access tokens carry <c>nbf</c> (equal to <c>iat</c>), which OpenIddict leaves out and the contract lists.</summary>
+public sealed class AttachNotBefore : IOpenIddictServerHandler<GenerateTokenContext>
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
+        OpenIddictServerHandlerDescriptor.CreateBuilder<GenerateTokenContext>()
+            .UseSingletonHandler<AttachNotBefore>()
+            .SetOrder(OpenIddictServerHandlers.Protection.AttachTokenMetadata.Descriptor.Order + 100)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public ValueTask HandleAsync(GenerateTokenContext context)
+    {
+        if (context.TokenType == TokenTypeIdentifiers.AccessToken)
+        {
+            context.SecurityTokenDescriptor.NotBefore = context.SecurityTokenDescriptor.IssuedAt;
+        }
+        return ValueTask.CompletedTask;
+    }
+}
