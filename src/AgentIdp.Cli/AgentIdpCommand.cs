@@ -56,6 +56,9 @@ internal sealed class CommandContext(IReadOnlyDictionary<string, string?>? overr
         }
         builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // EF Core logs as errors the queries a first migration expects to fail (no history table yet);
+        // real failures reach the operator as this command's own one-line message.
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Critical);
         builder.Services.AddAgentIdpDatabase(builder.Configuration);
         builder.Services.AddAgentSecrets(builder.Configuration);
         return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });

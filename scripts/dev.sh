@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Starts a working local AgentIdP in one command: PostgreSQL (a cluster under .dev/ when DATABASE_URL
+# is unset), migrations, the admin agent, and the AuthServer on http://127.0.0.1:5080. Prints the admin's
+# credential and a curl line that gets a token. Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+DEV="$ROOT/.dev"
+mkdir -p "$DEV"
+
+AUTH_URL=http://127.0.0.1:5080
+PG_PORT=${AGENTIDP_DEV_PG_PORT:-55432}
+ADMIN_EMAIL=${AGENTIDP_DEV_ADMIN_EMAIL:-admin@agentidp.local}
+PIDS=()
+STARTED_PG=""
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
+
+cleanup() {
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "$STARTED_PG" ]; then as_pg "$PG_BIN/pg_ctl" -D "$DEV/pg/data" -m fast -w stop >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+command -v dotnet >/dev/null || die "the .NET 10 SDK is required (https://dot.net)."
+
+# PostgreSQL runs as its own user when this script runs as root.
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] || PG_BIN=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
+  [ -x "$PG_BIN/initdb" ] || die "PostgreSQL 15+ server binaries are required (Debian/Ubuntu: apt-get install postgresql), or set DATABASE_URL."
+  if [ ! -f "$DEV/pg/data/PG_VERSION" ]; then
+    say "Creating a local PostgreSQL cluster in .dev/pg"
+    mkdir -p "$DEV/pg"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$DEV/pg"
+    as_pg "$PG_BIN/initdb" -D "$DEV/pg/data" -U postgres -A trust -E UTF8 --locale=C >"$DEV/initdb.log" 2>&1 \
+      || die "initdb failed; see .dev/initdb.log"
+  fi
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$DEV/pg/data" status >/dev/null 2>&1; then
+    say "Starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    as_pg "$PG_BIN/pg_ctl" -D "$DEV/pg/data" -l "$DEV/pg/postgres.log" -w \
+      -o "-p $PG_PORT -k $DEV/pg -c listen_addresses=127.0.0.1" start >/dev/null || die "PostgreSQL did not start; see .dev/pg/postgres.log"
+    STARTED_PG=1
+  fi
+  "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres agentidp 2>/dev/null || true
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/agentidp"
+fi
+
+# The key that encrypts the token signing keys at rest: generated once per checkout, kept in .dev/.
+if [ -z "${SIGNING_KEY_ENCRYPTION_KEY:-}" ]; then
+  [ -s "$DEV/signing-key-encryption-key" ] || (umask 077; head -c 32 /dev/urandom | base64 >"$DEV/signing-key-encryption-key")
+  SIGNING_KEY_ENCRYPTION_KEY=$(cat "$DEV/signing-key-encryption-key")
+  export SIGNING_KEY_ENCRYPTION_KEY
+fi
+export ISSUER=${ISSUER:-$AUTH_URL/}
+export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development}
+
+say "Building"
+dotnet build AgentIdp.sln -v quiet -nologo >"$DEV/build.log" 2>&1 || { tail -n 30 "$DEV/build.log"; die "the build failed; see .dev/build.log"; }
+
+say "Applying migrations"
+dotnet run --no-build --project src/AgentIdp.Cli -- migrate
+
+say "Bootstrapping the admin agent ($ADMIN_EMAIL)"
+ADMIN=$(dotnet run --no-build --project src/AgentIdp.Cli -- bootstrap-admin --email "$ADMIN_EMAIL" --owner local-dev --deployment-env development)
+ADMIN_ID=$(printf '%s' "$ADMIN" | sed -E 's/.*"clientId":"([^"]+)".*/\1/')
+ADMIN_SECRET=$(printf '%s' "$ADMIN" | sed -E 's/.*"clientSecret":"([^"]+)".*/\1/')
+
+start_service() { # name project url
+  say "Starting $1 on $3"
+  dotnet run --no-build --no-launch-profile --project "$2" --urls "$3" >"$DEV/$1.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 120); do
+    curl -fs "$3/health/ready" >/dev/null 2>&1 && return 0
+    kill -0 "${PIDS[-1]}" 2>/dev/null || { tail -n 20 "$DEV/$1.log"; die "$1 exited; see .dev/$1.log"; }
+    sleep 0.5
+  done
+  die "$1 did not become ready; see .dev/$1.log"
+}
+start_service authserver src/AuthServer "$AUTH_URL"
+
+cat <<INFO
+
+AgentIdP is running (logs in .dev/*.log; Ctrl-C stops it).
+  AuthServer     $AUTH_URL   discovery: $AUTH_URL/.well-known/oauth-authorization-server
+  PostgreSQL     $DATABASE_URL
+
+The admin agent's credential (shown once; run this script again for a new one):
+  $ADMIN
+
+Get a token as the admin:
+  curl -s -u '$ADMIN_ID:$ADMIN_SECRET' -d grant_type=client_credentials $AUTH_URL/api/v1/token
+
+INFO
+wait
