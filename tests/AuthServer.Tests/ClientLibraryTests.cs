@@ -1,3 +1,4 @@
+using AgentIdp.Testing;
 using Duende.IdentityModel.Client;
 using Microsoft.IdentityModel.JsonWebTokens;
 

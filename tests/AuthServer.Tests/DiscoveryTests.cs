@@ -1,3 +1,4 @@
+using AgentIdp.Testing;
 using System.Net;
 using System.Text.Json;
 

@@ -1,3 +1,4 @@
+using AgentIdp.Testing;
 using System.Net;
 using System.Net.Http.Headers;
 using AgentIdp.Core.Agents;

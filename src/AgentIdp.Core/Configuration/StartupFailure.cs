@@ -28,6 +28,13 @@ public static class StartupFailure
             Console.Error.WriteLine($"{service} cannot start: {string.Join(" ", e.Failures)}");
             return BadConfiguration;
         }
+        catch (AggregateException e) when (e.InnerExceptions.All(inner => inner is OptionsValidationException))
+        {
+            // Several settings are wrong at once: name them all.
+            var failures = e.InnerExceptions.Cast<OptionsValidationException>().SelectMany(inner => inner.Failures);
+            Console.Error.WriteLine($"{service} cannot start: {string.Join(" ", failures)}");
+            return BadConfiguration;
+        }
         catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
         {
             // The configuration binder's own words name the variable whose value is not a number, a URL...

@@ -24,12 +24,12 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync })
-            .DisableHttpMetrics();
+            .AllowAnonymous().DisableHttpMetrics();
         endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(ReadinessTag),
             ResponseWriter = WriteAsync,
-        }).DisableHttpMetrics();
+        }).AllowAnonymous().DisableHttpMetrics();
         return endpoints;
     }
 

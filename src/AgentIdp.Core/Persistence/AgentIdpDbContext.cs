@@ -3,19 +3,22 @@ using AgentIdp.Core.Audit;
 using AgentIdp.Core.Credentials;
 using AgentIdp.Core.SigningKeys;
 using AgentIdp.Core.Tokens;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace AgentIdp.Core.Persistence;
 
 /// <summary>The one PostgreSQL store both services share. Table and column names are snake_case.</summary>
-public sealed class AgentIdpDbContext(DbContextOptions<AgentIdpDbContext> options) : DbContext(options)
+public sealed class AgentIdpDbContext(DbContextOptions<AgentIdpDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
     public DbSet<Agent> Agents => Set<Agent>();
     public DbSet<Credential> Credentials => Set<Credential>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<RevokedToken> RevokedTokens => Set<RevokedToken>();
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
+    /// <summary>ASP.NET Core Data Protection's key ring, shared by the admin API's replicas (it protects page cursors).</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

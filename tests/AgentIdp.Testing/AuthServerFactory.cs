@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
-namespace AuthServer.Tests;
+namespace AgentIdp.Testing;
 
 /// <summary>The real AuthServer (its Program, middleware and OpenIddict pipeline) on a test database.</summary>
 public sealed class AuthServerFactory(string connectionString, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null)

@@ -14,7 +14,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace AgentIdp.Core.Persistence.Migrations
 {
     [DbContext(typeof(AgentIdpDbContext))]
-    [Migration("20261128160355_InitialSchema")]
+    [Migration("20261128163041_InitialSchema")]
     partial class InitialSchema
     {
         /// <inheritdoc />
@@ -304,6 +304,29 @@ namespace AgentIdp.Core.Persistence.Migrations
                         .HasDatabaseName("ix_revoked_tokens_expires_at");
 
                     b.ToTable("revoked_tokens", (string)null);
+                });
+
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("text")
+                        .HasColumnName("friendly_name");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("text")
+                        .HasColumnName("xml");
+
+                    b.HasKey("Id")
+                        .HasName("pk_data_protection_keys");
+
+                    b.ToTable("data_protection_keys", (string)null);
                 });
 
             modelBuilder.Entity("AgentIdp.Core.Credentials.Credential", b =>

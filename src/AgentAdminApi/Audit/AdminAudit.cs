@@ -1,0 +1,50 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AgentIdp.Core.Audit;
+using AgentIdp.Core.Persistence;
+using AgentAdminApi.Security;
+
+namespace AgentAdminApi.Audit;
+
+/// <summary>Names the audited action an endpoint performs, so that a refusal of it is recorded as well.</summary>
+public sealed record AuditedAction(string Action);
+
+/// <summary>
+/// The admin API's audit events, with the caller (its client id) as actor and its IP. A change and the
+/// event that records it are saved in the same transaction: both or neither. A refused action is saved
+/// on its own, whatever happens to the request's unit of work.
+/// </summary>
+public sealed class AdminAudit(IHttpContextAccessor http, AgentIdpDbContext db, IServiceScopeFactory scopes, TimeProvider time)
+{
+    public static readonly JsonSerializerOptions DetailsJson = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    /// <summary>Adds a success event to the request's unit of work; it is committed with the change it records.</summary>
+    public void Record(string action, Guid? agentId, object details) =>
+        db.AuditEvents.Add(Create(action, AuditOutcome.Success, agentId, details));
+
+    public async Task RecordFailureAsync(string action, Guid? agentId, object details, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var own = scope.ServiceProvider.GetRequiredService<AgentIdpDbContext>();
+        own.AuditEvents.Add(Create(action, AuditOutcome.Failure, agentId, details));
+        await own.SaveChangesAsync(cancellationToken);
+    }
+
+    private AuditEvent Create(string action, AuditOutcome outcome, Guid? agentId, object details)
+    {
+        var context = http.HttpContext;
+        return AuditEvent.Create(action, outcome, time.GetUtcNow(), agentId,
+            actor: context?.User.AgentId()?.ToString(),
+            ip: context?.Connection.RemoteIpAddress,
+            details: JsonSerializer.Serialize(details, DetailsJson));
+    }
+}
+
+public static class AuditedEndpoints
+{
+    public static RouteHandlerBuilder Audited(this RouteHandlerBuilder builder, string action) =>
+        builder.WithMetadata(new AuditedAction(action));
+}

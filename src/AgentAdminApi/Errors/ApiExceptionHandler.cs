@@ -1,0 +1,59 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace AgentAdminApi.Errors;
+
+/// <summary>
+/// Turns what escapes a handler into a problem document. A request the framework could not bind
+/// (malformed JSON, a path id that is not a UUID, a body too large or of the wrong type) is 400
+/// VALIDATION_ERROR naming the field; anything else is 500 INTERNAL_ERROR with nothing of its cause
+/// in the body (the log has it).
+/// </summary>
+public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+{
+    public const int MaxBodyBytes = 64 * 1024;
+    private static readonly string[] MustBeUuid = ["Must be a UUID."];
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var context = httpContext;
+        var problem = exception is BadHttpRequestException bad ? ApiProblems.Validation(FieldErrors(context, bad)) : null;
+        if (problem is null)
+        {
+            LogUnexpected(exception, context.Request.Method, context.Request.Path);
+            problem = ApiProblems.InternalError();
+        }
+        await problem.ExecuteAsync(context);
+        return true;
+    }
+
+    private static Dictionary<string, string[]> FieldErrors(HttpContext context, BadHttpRequestException exception)
+    {
+        // The exception handler runs with the route cleared; the feature keeps the values the request had.
+        var routeValues = context.Features.Get<IExceptionHandlerFeature>()?.RouteValues ?? context.Request.RouteValues;
+        var ids = routeValues
+            .Where(route => route.Key.EndsWith("Id", StringComparison.Ordinal) && !Guid.TryParse(route.Value as string, out _))
+            .ToDictionary(route => route.Key, _ => MustBeUuid);
+        if (ids.Count > 0)
+        {
+            return ids;
+        }
+        if (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return new() { ["body"] = [$"The request body is larger than {MaxBodyBytes / 1024} KiB."] };
+        }
+        if (exception.InnerException is JsonException json)
+        {
+            var field = string.IsNullOrEmpty(json.Path) || json.Path == "$" ? "body" : json.Path.TrimStart('$', '.');
+            return new() { [field] = [$"The body is not valid JSON here (line {json.LineNumber + 1}, position {json.BytePositionInLine + 1})."] };
+        }
+        if (exception.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+        {
+            return new() { ["body"] = ["The request body must be JSON, sent with Content-Type: application/json."] };
+        }
+        return new() { ["body"] = ["A JSON body is required."] };
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected error answering {Method} {Path}.")]
+    private partial void LogUnexpected(Exception exception, string method, PathString path);
+}

@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+using Scalar.AspNetCore;
+
+namespace AgentAdminApi.OpenApi;
+
+/// <summary>
+/// The OpenAPI document at <c>/openapi/v1.json</c>, with the bearer scheme declared, and in Development a
+/// browsable reference at <c>/scalar</c> where an admin pastes a token from the AuthServer and tries the API.
+/// </summary>
+public static class ApiDocument
+{
+    private const string Bearer = "bearer";
+
+    public static IServiceCollection AddAdminApiDocument(this IServiceCollection services) =>
+        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new OpenApiInfo
+            {
+                Title = "AgentIdP admin API",
+                Version = "v1",
+                Description = "Agents, their credentials and the audit log. Every route needs `Authorization: Bearer <token>` " +
+                    "with a token from the AuthServer (client credentials grant); the scope each route needs is in its description.",
+            };
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes[Bearer] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                BearerFormat = "JWT",
+                Description = "An access token from the AuthServer's POST /api/v1/token (client_credentials).",
+            };
+            document.Security ??= [];
+            document.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Bearer, document)] = [] });
+            return Task.CompletedTask;
+        }));
+
+    public static WebApplication MapAdminApiDocument(this WebApplication app)
+    {
+        app.MapOpenApi().AllowAnonymous();
+        if (app.Environment.IsDevelopment())
+        {
+            app.MapScalarApiReference(options => options.WithTitle("AgentIdP admin API")).AllowAnonymous();
+        }
+        return app;
+    }
+}

@@ -1,0 +1,27 @@
+using AgentAdminApi;
+using AgentAdminApi.OpenApi;
+using AgentAdminApi.Security;
+using AgentIdp.Core.Configuration;
+using AgentIdp.Core.Health;
+using AgentIdp.Core.Logging;
+using AgentIdp.Core.Persistence;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.Services.AddAgentIdpDatabase(builder.Configuration);
+builder.Services.AddAgentSecrets(builder.Configuration);
+builder.Services.AddAgentTokenAuthentication(builder.Configuration);
+builder.Services.AddAgentCapabilities();
+builder.Services.AddAdminApiConventions(builder.Configuration);
+builder.Services.AddAdminApiDocument();
+builder.Services.AddTokenSafeLogging();
+builder.Services.AddAgentIdpHealthChecks();
+
+var app = builder.Build();
+
+app.UseAdminApiPipeline();
+app.MapHealthEndpoints();
+app.MapAdminApiDocument();
+app.MapAdminApi();
+
+return app.RunOrExplain();

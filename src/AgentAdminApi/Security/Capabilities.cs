@@ -1,0 +1,76 @@
+using System.Net;
+using System.Text.Json;
+using AgentAdminApi.Audit;
+using AgentAdminApi.Errors;
+using AgentIdp.Core.Agents;
+using AgentIdp.Core.Audit;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+
+namespace AgentAdminApi.Security;
+
+/// <summary>The authorization policies of the admin API: a capability (scope), or the caller acting on itself.</summary>
+public static class Capabilities
+{
+    public const string AgentsRead = "agents:read";
+    public const string AgentsWrite = "agents:write";
+    public const string AuditRead = "audit:read";
+    public const string AgentsReadOrSelf = "agents:read-or-self";
+    public const string AgentsWriteOrSelf = "agents:write-or-self";
+
+    public static IServiceCollection AddAgentCapabilities(this IServiceCollection services)
+    {
+        services.AddSingleton<IAuthorizationHandler, CapabilityHandler>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
+        services.AddAuthorizationBuilder()
+            // Every endpoint needs a valid token unless it says otherwise (health, OpenAPI).
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(AgentsRead, policy => policy.AddRequirements(new CapabilityRequirement(AdminCapabilities.AgentsRead, OrSelf: false)))
+            .AddPolicy(AgentsWrite, policy => policy.AddRequirements(new CapabilityRequirement(AdminCapabilities.AgentsWrite, OrSelf: false)))
+            .AddPolicy(AuditRead, policy => policy.AddRequirements(new CapabilityRequirement(AdminCapabilities.AuditRead, OrSelf: false)))
+            .AddPolicy(AgentsReadOrSelf, policy => policy.AddRequirements(new CapabilityRequirement(AdminCapabilities.AgentsRead, OrSelf: true)))
+            .AddPolicy(AgentsWriteOrSelf, policy => policy.AddRequirements(new CapabilityRequirement(AdminCapabilities.AgentsWrite, OrSelf: true)));
+        return services;
+    }
+
+    /// <summary>The token holds <see cref="Capability"/> as a scope; or, with <see cref="OrSelf"/>, the route's agent is the caller.</summary>
+    public sealed record CapabilityRequirement(string Capability, bool OrSelf) : IAuthorizationRequirement;
+
+    private sealed class CapabilityHandler : AuthorizationHandler<CapabilityRequirement>
+    {
+        protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, CapabilityRequirement requirement)
+        {
+            if (context.User.Holds(requirement.Capability) ||
+                (requirement.OrSelf && context.Resource is HttpContext http &&
+                 Guid.TryParse(http.GetRouteValue("agentId") as string, out var agentId) && agentId == context.User.AgentId()))
+            {
+                context.Succeed(requirement);
+            }
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Refusals are problem documents; a refused action is recorded in the audit log as a failure.</summary>
+    private sealed class ProblemAuthorizationResultHandler : IAuthorizationMiddlewareResultHandler
+    {
+        private readonly AuthorizationMiddlewareResultHandler _default = new();
+
+        public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult result)
+        {
+            if (!result.Forbidden)
+            {
+                await _default.HandleAsync(next, context, policy, result);
+                return;
+            }
+            var required = policy.Requirements.OfType<CapabilityRequirement>().Select(r => r.OrSelf ? $"'{r.Capability}' (or to be the agent itself)" : $"'{r.Capability}'");
+            var detail = $"This request needs the capability {string.Join(" and ", required)}.";
+            if (context.GetEndpoint()?.Metadata.GetMetadata<AuditedAction>() is { } audited)
+            {
+                var trail = context.RequestServices.GetRequiredService<AdminAudit>();
+                await trail.RecordFailureAsync(audited.Action, Guid.TryParse(context.GetRouteValue("agentId") as string, out var subject) ? subject : null,
+                    new { reason = ErrorCodes.Forbidden }, context.RequestAborted);
+            }
+            await ApiProblems.Forbidden(detail).ExecuteAsync(context);
+        }
+    }
+}
