@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a working local AgentIdP in one command: PostgreSQL (a cluster under .dev/ when DATABASE_URL
-# is unset), migrations, the admin agent, and the AuthServer on http://127.0.0.1:5080. Prints the admin's
-# credential and a curl line that gets a token. Ctrl-C stops everything it started.
+# is unset), migrations, the admin agent, the AuthServer on http://127.0.0.1:5080 and the admin API on
+# http://127.0.0.1:5081. Prints the admin's credential and the curl lines that take a new agent from
+# nothing to a token. Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -9,6 +10,7 @@ DEV="$ROOT/.dev"
 mkdir -p "$DEV"
 
 AUTH_URL=http://127.0.0.1:5080
+ADMIN_URL=http://127.0.0.1:5081
 PG_PORT=${AGENTIDP_DEV_PG_PORT:-55432}
 ADMIN_EMAIL=${AGENTIDP_DEV_ADMIN_EMAIL:-admin@agentidp.local}
 PIDS=()
@@ -18,6 +20,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
 
 cleanup() {
+  trap '' INT TERM # a second Ctrl-C must not cut the cleanup short
   for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if [ -n "$STARTED_PG" ]; then as_pg "$PG_BIN/pg_ctl" -D "$DEV/pg/data" -m fast -w stop >/dev/null 2>&1 || true; fi
@@ -83,11 +86,13 @@ start_service() { # name project url
   die "$1 did not become ready; see .dev/$1.log"
 }
 start_service authserver src/AuthServer "$AUTH_URL"
+start_service adminapi src/AgentAdminApi "$ADMIN_URL"
 
 cat <<INFO
 
 AgentIdP is running (logs in .dev/*.log; Ctrl-C stops it).
   AuthServer     $AUTH_URL   discovery: $AUTH_URL/.well-known/oauth-authorization-server
+  Admin API      $ADMIN_URL   reference: $ADMIN_URL/scalar/v1   OpenAPI: $ADMIN_URL/openapi/v1.json
   PostgreSQL     $DATABASE_URL
 
 The admin agent's credential (shown once; run this script again for a new one):
@@ -95,6 +100,12 @@ The admin agent's credential (shown once; run this script again for a new one):
 
 Get a token as the admin:
   curl -s -u '$ADMIN_ID:$ADMIN_SECRET' -d grant_type=client_credentials $AUTH_URL/api/v1/token
+
+From nothing to an agent holding a token (paste into a shell):
+  TOKEN=\$(curl -s -u '$ADMIN_ID:$ADMIN_SECRET' -d grant_type=client_credentials $AUTH_URL/api/v1/token | sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p')
+  AGENT=\$(curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' -d '{"email":"screener-'\$RANDOM\$RANDOM'@example.com","agentType":"screener","version":"1.0.0","capabilities":["invoices:read"],"owner":"team-payments","deploymentEnv":"development"}' $ADMIN_URL/api/v1/agents | sed -n 's/.*"agentId":"\([^"]*\)".*/\1/p')
+  SECRET=\$(curl -s -X POST -H "Authorization: Bearer \$TOKEN" $ADMIN_URL/api/v1/agents/\$AGENT/credentials | sed -n 's/.*"clientSecret":"\([^"]*\)".*/\1/p')
+  curl -s -u "\$AGENT:\$SECRET" -d grant_type=client_credentials $AUTH_URL/api/v1/token
 
 INFO
 wait
