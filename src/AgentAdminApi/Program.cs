@@ -1,4 +1,5 @@
 using AgentAdminApi;
+using AgentAdminApi.Credentials;
 using AgentAdminApi.OpenApi;
 using AgentAdminApi.Security;
 using AgentIdp.Core.Configuration;
@@ -13,6 +14,7 @@ builder.Services.AddAgentSecrets(builder.Configuration);
 builder.Services.AddAgentTokenAuthentication(builder.Configuration);
 builder.Services.AddAgentCapabilities();
 builder.Services.AddAdminApiConventions(builder.Configuration);
+builder.Services.AddVaultCleanupPass(builder.Configuration);
 builder.Services.AddAdminApiDocument();
 builder.Services.AddTokenSafeLogging();
 builder.Services.AddAgentIdpHealthChecks();

@@ -86,6 +86,11 @@ internal sealed class CommandContext(IReadOnlyDictionary<string, string?>? overr
             await error.WriteLineAsync($"agentidp: {e.Message}");
             return AgentIdpCommand.OperationFailed;
         }
+        catch (AgentIdp.Core.Vault.VaultException e)
+        {
+            await error.WriteLineAsync($"agentidp: Vault: {e.Message}");
+            return AgentIdpCommand.OperationFailed;
+        }
         catch (Npgsql.NpgsqlException e)
         {
             await error.WriteLineAsync($"agentidp: PostgreSQL: {e.Message}");
@@ -97,6 +102,7 @@ internal sealed class CommandContext(IReadOnlyDictionary<string, string?>? overr
     {
         _ = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         _ = services.GetRequiredService<IOptions<AgentIdp.Core.Secrets.SecretHashingOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<AgentIdp.Core.Vault.VaultOptions>>().Value;
     }
 }
 

@@ -95,12 +95,18 @@ internal static class BootstrapAdminCommand
                 details: JsonSerializer.Serialize(new { via = "agentidp bootstrap-admin", addedCapabilities = missing })));
         }
 
-        var issued = secrets.Issue(agent.Id);
-        db.Credentials.Add(issued.Credential);
+        var credential = new Credential { Id = Guid.NewGuid(), AgentId = agent.Id, CreatedAt = now };
+        await using var secret = await secrets.WriteNewAsync(agent.Id, credential.Id, cancellationToken);
+        await secret.ApplyAsync(credential, cancellationToken);
+        db.Credentials.Add(credential);
         db.AuditEvents.Add(AuditEvent.Create(AuditActions.CredentialGenerated, AuditOutcome.Success, now, agent.Id,
-            details: JsonSerializer.Serialize(new { via = "agentidp bootstrap-admin", credentialId = issued.Credential.Id })));
+            details: JsonSerializer.Serialize(new
+            {
+                via = "agentidp bootstrap-admin", credentialId = credential.Id, storage = credential.IsVaultBacked ? "vault" : "bcrypt",
+            })));
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new BootstrapResult(agent.Id, agent.Id.ToString(), issued.ClientSecret);
+        secret.Complete();
+        return new BootstrapResult(agent.Id, agent.Id.ToString(), secret.ClientSecret);
     }
 }

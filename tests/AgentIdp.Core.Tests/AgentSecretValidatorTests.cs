@@ -79,7 +79,7 @@ public sealed class AgentSecretValidatorTests : IAsyncLifetime
         await using (var db = _data.Open())
         {
             var row = await db.Credentials.SingleAsync(c => c.Id == credential.Credential.Id);
-            rotated = TestData.Secrets.Rotate(row);
+            rotated = TestData.Rotate(row);
             await db.SaveChangesAsync();
         }
 

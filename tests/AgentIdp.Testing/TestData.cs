@@ -11,8 +11,7 @@ namespace AgentIdp.Testing;
 public sealed class TestData(string connectionString)
 {
     /// <summary>Cheap hashes for speed; the cost a service uses for its own hashes is tested apart.</summary>
-    public static readonly CredentialSecrets Secrets = new(
-        new SecretHasher(Options.Create(new SecretHashingOptions { BcryptCost = 4 })), TimeProvider.System);
+    public static readonly SecretHasher Hasher = new(Options.Create(new SecretHashingOptions { BcryptCost = 4 }));
 
     public string ConnectionString => connectionString;
 
@@ -46,9 +45,13 @@ public sealed class TestData(string connectionString)
         return agent;
     }
 
+    /// <summary>A bcrypt-backed credential, as bcrypt mode (or AgentIdP before Vault was enabled) makes them.</summary>
     public async Task<IssuedCredential> IssueCredentialAsync(Guid agentId, DateTimeOffset? expiresAt = null)
     {
-        var issued = Secrets.Issue(agentId, expiresAt);
+        var credential = new Credential { Id = Guid.NewGuid(), AgentId = agentId, CreatedAt = DateTimeOffset.UtcNow, ExpiresAt = expiresAt };
+        var secret = ClientSecret.Generate(credential.Id);
+        credential.SecretHash = Hasher.Hash(secret);
+        var issued = new IssuedCredential(credential, secret);
         await using var db = Open();
         db.Credentials.Add(issued.Credential);
         await db.SaveChangesAsync();
@@ -63,6 +66,16 @@ public sealed class TestData(string connectionString)
     }
 
     /// <summary>Polls until <paramref name="condition"/> holds: for effects written in the background (the audit queue).</summary>
+    /// <summary>Gives a bcrypt credential a new secret, as a rotation in bcrypt mode does.</summary>
+    public static string Rotate(Credential credential)
+    {
+        var secret = ClientSecret.Generate(credential.Id);
+        credential.SecretHash = Hasher.Hash(secret);
+        credential.SecretVersion++;
+        credential.RotatedAt = DateTimeOffset.UtcNow;
+        return secret;
+    }
+
     public static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null) where T : class
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));

@@ -203,7 +203,7 @@ public static class AgentsApi
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DecommissionAsync(
-        Guid agentId, AgentIdpDbContext db, AdminAudit audit, TimeProvider time, CancellationToken cancellationToken)
+        Guid agentId, AgentIdpDbContext db, CredentialSecrets secrets, AdminAudit audit, TimeProvider time, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var agent = await db.Agents.LockAsync(agentId, cancellationToken);
@@ -225,11 +225,16 @@ public static class AgentsApi
         {
             credential.Status = CredentialStatus.Revoked;
             credential.RevokedAt = now;
+            await secrets.QueueDestructionAsync(credential, cancellationToken);
             audit.Record(AuditActions.CredentialRevoked, agentId, new { credentialId = credential.Id, reason = "agent decommissioned" });
         }
         audit.Record(AuditActions.AgentDecommissioned, agentId, new { revokedCredentials = credentials.Select(c => c.Id) });
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        foreach (var credential in credentials)
+        {
+            await secrets.DestroyQueuedAsync(credential, cancellationToken);
+        }
         return TypedResults.NoContent();
     }
 }

@@ -63,12 +63,15 @@ public static class CredentialsApi
             await audit.RecordFailureAsync(AuditActions.CredentialGenerated, agentId, new { reason = ErrorCodes.AgentAlreadyDecommissioned }, cancellationToken);
             return ApiProblems.AgentAlreadyDecommissioned(agentId);
         }
-        var issued = secrets.Issue(agentId, expiresAt);
-        db.Credentials.Add(issued.Credential);
-        audit.Record(AuditActions.CredentialGenerated, agentId, new { credentialId = issued.Credential.Id, expiresAt });
+        var credential = new Credential { Id = Guid.NewGuid(), AgentId = agentId, CreatedAt = now, ExpiresAt = expiresAt };
+        await using var secret = await secrets.WriteNewAsync(agentId, credential.Id, cancellationToken);
+        await secret.ApplyAsync(credential, cancellationToken);
+        db.Credentials.Add(credential);
+        audit.Record(AuditActions.CredentialGenerated, agentId, new { credentialId = credential.Id, expiresAt, storage = StorageOf(credential) });
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return TypedResults.Created((string?)null, CredentialWithSecretResponse.From(issued.Credential, issued.ClientSecret, now));
+        secret.Complete();
+        return TypedResults.Created((string?)null, CredentialWithSecretResponse.From(credential, secret.ClientSecret, now));
     }
 
     private static async Task<Results<Ok<CredentialList>, ProblemHttpResult>> ListAsync(
@@ -101,15 +104,24 @@ public static class CredentialsApi
         {
             return ApiProblems.Validation("credentialId", "This credential has expired: generate a new credential instead of rotating it.");
         }
-        var secret = secrets.Rotate(credential);
-        audit.Record(AuditActions.CredentialRotated, agentId, new { credentialId, secretVersion = credential.SecretVersion });
+        await using var secret = await secrets.WriteRotationAsync(credential, cancellationToken);
+        var movedToVault = credential.VaultPath is null && secrets.VaultMode;
+        await secret.ApplyAsync(credential, cancellationToken);
+        credential.SecretVersion++;
+        credential.RotatedAt = now;
+        audit.Record(AuditActions.CredentialRotated, agentId, new
+        {
+            credentialId, secretVersion = credential.SecretVersion, storage = StorageOf(credential), movedToVault,
+        });
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return TypedResults.Ok(CredentialWithSecretResponse.From(credential, secret, now));
+        secret.Complete();
+        return TypedResults.Ok(CredentialWithSecretResponse.From(credential, secret.ClientSecret, now));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(
-        Guid agentId, Guid credentialId, AgentIdpDbContext db, AdminAudit audit, TimeProvider time, CancellationToken cancellationToken)
+        Guid agentId, Guid credentialId, AgentIdpDbContext db, CredentialSecrets secrets, AdminAudit audit, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var (credential, problem) = await FindForChangeAsync(db, audit, AuditActions.CredentialRevoked, agentId, credentialId, cancellationToken,
@@ -120,11 +132,16 @@ public static class CredentialsApi
         }
         credential.Status = CredentialStatus.Revoked;
         credential.RevokedAt = time.GetUtcNow();
-        audit.Record(AuditActions.CredentialRevoked, agentId, new { credentialId });
+        await secrets.QueueDestructionAsync(credential, cancellationToken);
+        audit.Record(AuditActions.CredentialRevoked, agentId, new { credentialId, storage = StorageOf(credential) });
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        // Revoked first, destroyed second: the revocation holds even while Vault is away, and the cleanup pass finishes the job.
+        await secrets.DestroyQueuedAsync(credential, cancellationToken);
         return TypedResults.NoContent();
     }
+
+    private static string StorageOf(Credential credential) => credential.IsVaultBacked ? "vault" : "bcrypt";
 
     /// <summary>
     /// Locks the agent, then finds its active credential; otherwise the problem to answer (and, for a

@@ -1,5 +1,7 @@
 using System.Text.Json;
+using AgentIdp.Core.Vault;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AgentAdminApi.Errors;
 
@@ -17,7 +19,12 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var context = httpContext;
-        var problem = exception is BadHttpRequestException bad ? ApiProblems.Validation(FieldErrors(context, bad)) : null;
+        var problem = exception switch
+        {
+            BadHttpRequestException bad => ApiProblems.Validation(FieldErrors(context, bad)),
+            VaultException vault => VaultWriteError(vault),
+            _ => null,
+        };
         if (problem is null)
         {
             LogUnexpected(exception, context.Request.Method, context.Request.Path);
@@ -53,6 +60,17 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
         }
         return new() { ["body"] = ["A JSON body is required."] };
     }
+
+    /// <summary>Every Vault call the admin API makes writes: a failed one is VAULT_WRITE_ERROR, and nothing was committed.</summary>
+    private ProblemHttpResult VaultWriteError(VaultException exception)
+    {
+        LogVaultFailure(exception.Message);
+        return ApiProblems.Create(StatusCodes.Status500InternalServerError, ErrorCodes.VaultWriteError, "Vault write failed",
+            "The secret could not be written to Vault, so nothing was changed. Check that Vault is reachable, unsealed and that AgentIdP's token may write agentidp/*; then retry.");
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A Vault write failed: {Reason}")]
+    private partial void LogVaultFailure(string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected error answering {Method} {Path}.")]
     private partial void LogUnexpected(Exception exception, string method, PathString path);

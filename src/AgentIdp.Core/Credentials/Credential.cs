@@ -7,8 +7,22 @@ public sealed class Credential
     public Guid AgentId { get; set; }
     public Agents.Agent? Agent { get; set; }
 
-    /// <summary>bcrypt hash of the secret (SHA-384 pre-hashed, so that every character of it counts).</summary>
+    /// <summary>bcrypt hash of the secret (SHA-384 pre-hashed, so that every character of it counts); null for a Vault-backed credential.</summary>
     public string? SecretHash { get; set; }
+
+    /// <summary>
+    /// Where Vault keeps the secret, as <c>{mount}/data/agentidp/agents/{agentId}/credentials/{credentialId}</c>;
+    /// null for a bcrypt credential.
+    /// </summary>
+    public string? VaultPath { get; set; }
+
+    /// <summary>
+    /// The KV v2 version that authenticates. Only this version is read, so a version written to Vault counts
+    /// once the row naming it is committed, and never before.
+    /// </summary>
+    public int? VaultVersion { get; set; }
+
+    public bool IsVaultBacked => VaultPath is not null && VaultVersion is not null;
 
     /// <summary>Incremented by each rotation; tokens carry it, so tokens issued before a rotation stop being valid.</summary>
     public int SecretVersion { get; set; } = 1;

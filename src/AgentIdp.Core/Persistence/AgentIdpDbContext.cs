@@ -17,6 +17,7 @@ public sealed class AgentIdpDbContext(DbContextOptions<AgentIdpDbContext> option
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<RevokedToken> RevokedTokens => Set<RevokedToken>();
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
+    public DbSet<VaultCleanupEntry> VaultCleanupQueue => Set<VaultCleanupEntry>();
     /// <summary>ASP.NET Core Data Protection's key ring, shared by the admin API's replicas (it protects page cursors).</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
@@ -62,8 +63,20 @@ public sealed class AgentIdpDbContext(DbContextOptions<AgentIdpDbContext> option
             {
                 t.HasCheckConstraint("ck_credentials_status", "status IN ('active', 'revoked')");
                 t.HasCheckConstraint("ck_credentials_revoked_at", "(status = 'revoked') = (revoked_at IS NOT NULL)");
+                // One secret, in one store: a bcrypt hash, or a Vault path with the version that authenticates.
+                t.HasCheckConstraint("ck_credentials_one_secret_store",
+                    "(secret_hash IS NULL) <> (vault_path IS NULL) AND (vault_path IS NULL) = (vault_version IS NULL)");
             });
             credential.HasIndex(c => new { c.AgentId, c.CreatedAt });
+            credential.Property(c => c.VaultPath).HasColumnType("text");
+            credential.HasIndex(c => c.VaultPath);
+        });
+
+        modelBuilder.Entity<VaultCleanupEntry>(entry =>
+        {
+            entry.ToTable("vault_cleanup_queue");
+            entry.HasKey(e => e.Path);
+            entry.HasIndex(e => e.QueuedAt);
         });
 
         modelBuilder.Entity<AuditEvent>(audit =>

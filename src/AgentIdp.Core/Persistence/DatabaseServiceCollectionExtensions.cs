@@ -1,6 +1,7 @@
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Credentials;
 using AgentIdp.Core.Secrets;
+using AgentIdp.Core.Vault;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,14 +25,15 @@ public static class DatabaseServiceCollectionExtensions
     public static DbContextOptionsBuilder UseAgentIdpDatabase(this DbContextOptionsBuilder options, string connectionString) =>
         options.UseNpgsql(connectionString).UseSnakeCaseNamingConvention();
 
-    /// <summary>Client secrets: generation, bcrypt hashing (BCRYPT_COST) and verification.</summary>
+    /// <summary>Client secrets: generation, bcrypt hashing (BCRYPT_COST), Vault KV v2 when VAULT_ADDR is set, verification.</summary>
     public static IServiceCollection AddAgentSecrets(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<SecretHashingOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SecretHasher>();
-        services.TryAddSingleton<CredentialSecrets>();
+        services.TryAddScoped<CredentialSecrets>();
         services.TryAddScoped<AgentSecretValidator>();
+        services.AddVault(configuration);
         return services;
     }
 }

@@ -18,6 +18,7 @@ public sealed class AuthenticateAgentClient(AgentSecretValidator validator, Audi
     : IOpenIddictServerHandler<ProcessAuthenticationContext>
 {
     public const string InvalidCredentials = "The client credentials are invalid.";
+    public const string VaultReadError = "VAULT_READ_ERROR: the secret store that holds this credential could not be read; retry later.";
 
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
         OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
@@ -51,6 +52,12 @@ public sealed class AuthenticateAgentClient(AgentSecretValidator validator, Audi
                     endpoint = context.EndpointType.EndpointName(),
                     reason = JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Failure.ToString()!),
                 })));
+            if (result.Failure == AuthenticationFailure.SecretStoreUnavailable)
+            {
+                // Not the caller's fault, and not a verdict on its secret: a server error it may retry.
+                context.Reject(Errors.ServerError, VaultReadError);
+                return;
+            }
             context.Reject(Errors.InvalidClient, InvalidCredentials);
             return;
         }

@@ -219,18 +219,50 @@ namespace AgentIdp.Core.Persistence.Migrations
                         .HasColumnType("text")
                         .HasColumnName("status");
 
+                    b.Property<string>("VaultPath")
+                        .HasColumnType("text")
+                        .HasColumnName("vault_path");
+
+                    b.Property<int?>("VaultVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("vault_version");
+
                     b.HasKey("Id")
                         .HasName("pk_credentials");
+
+                    b.HasIndex("VaultPath")
+                        .HasDatabaseName("ix_credentials_vault_path");
 
                     b.HasIndex("AgentId", "CreatedAt")
                         .HasDatabaseName("ix_credentials_agent_id_created_at");
 
                     b.ToTable("credentials", null, t =>
                         {
+                            t.HasCheckConstraint("ck_credentials_one_secret_store", "(secret_hash IS NULL) <> (vault_path IS NULL) AND (vault_path IS NULL) = (vault_version IS NULL)");
+
                             t.HasCheckConstraint("ck_credentials_revoked_at", "(status = 'revoked') = (revoked_at IS NOT NULL)");
 
                             t.HasCheckConstraint("ck_credentials_status", "status IN ('active', 'revoked')");
                         });
+                });
+
+            modelBuilder.Entity("AgentIdp.Core.Credentials.VaultCleanupEntry", b =>
+                {
+                    b.Property<string>("Path")
+                        .HasColumnType("text")
+                        .HasColumnName("path");
+
+                    b.Property<DateTimeOffset>("QueuedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("queued_at");
+
+                    b.HasKey("Path")
+                        .HasName("pk_vault_cleanup_queue");
+
+                    b.HasIndex("QueuedAt")
+                        .HasDatabaseName("ix_vault_cleanup_queue_queued_at");
+
+                    b.ToTable("vault_cleanup_queue", (string)null);
                 });
 
             modelBuilder.Entity("AgentIdp.Core.SigningKeys.SigningKey", b =>
