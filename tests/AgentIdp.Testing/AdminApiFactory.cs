@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace AgentIdp.Testing;
@@ -12,7 +13,8 @@ namespace AgentIdp.Testing;
 /// document and JWKS are fetched through <paramref name="authServer"/>, the AuthServer's in-memory handler.
 /// </summary>
 public sealed class AdminApiFactory(
-    string connectionString, HttpMessageHandler authServer, IReadOnlyDictionary<string, string?>? settings = null, string environment = "Testing")
+    string connectionString, HttpMessageHandler authServer, IReadOnlyDictionary<string, string?>? settings = null, string environment = "Testing",
+    TimeProvider? time = null)
     : WebApplicationFactory<AgentAdminApiApplication>
 {
     public CapturedLogs Logs { get; } = new();
@@ -41,5 +43,9 @@ public sealed class AdminApiFactory(
         // Configure, not PostConfigure: JwtBearer builds its metadata client from these options in its own PostConfigure.
         builder.ConfigureServices(services => services.Configure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme,
             bearer => bearer.BackchannelHttpHandler = authServer));
+        if (time is not null)
+        {
+            builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton(time)));
+        }
     }
 }

@@ -25,7 +25,7 @@ public sealed partial class VaultCleanup(AgentIdpDbContext db, VaultSecretStore 
             "INSERT INTO vault_cleanup_queue (path, queued_at) VALUES (@path, clock_timestamp()) " +
             "ON CONFLICT (path) DO UPDATE SET queued_at = clock_timestamp() RETURNING queued_at", connection);
         command.Parameters.AddWithValue("path", path);
-        return (DateTimeOffset)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return new DateTimeOffset((DateTime)(await command.ExecuteScalarAsync(cancellationToken))!, TimeSpan.Zero);
     }
 
     /// <summary>Queues a path inside the caller's transaction (a revocation: the secret goes once the revocation commits).</summary>
@@ -53,7 +53,8 @@ public sealed partial class VaultCleanup(AgentIdpDbContext db, VaultSecretStore 
             await using var select = new NpgsqlCommand(
                 "SELECT queued_at FROM vault_cleanup_queue WHERE path = @path FOR UPDATE SKIP LOCKED", connection, transaction);
             select.Parameters.AddWithValue("path", path);
-            if (await select.ExecuteScalarAsync(cancellationToken) is not DateTimeOffset current || (queuedAt is { } mine && current != mine))
+            if (await select.ExecuteScalarAsync(cancellationToken) is not DateTime current ||
+                (queuedAt is { } mine && new DateTimeOffset(current, TimeSpan.Zero) != mine))
             {
                 return;
             }
