@@ -22,7 +22,7 @@ public sealed class AdminApiFactory(
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(environment);
-        var effective = new Dictionary<string, string?>
+        TestSettings.Apply(builder, new Dictionary<string, string?>
         {
             ["DATABASE_URL"] = connectionString,
             ["ISSUER"] = AuthServerFactory.Issuer,
@@ -30,15 +30,7 @@ public sealed class AdminApiFactory(
             ["ADMIN_RATE_LIMIT_PER_MINUTE"] = "0",
             ["Logging:LogLevel:Default"] = "Trace",
             ["Logging:LogLevel:Microsoft"] = "Trace",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            effective[key] = value;
-        }
-        foreach (var (key, value) in effective)
-        {
-            builder.UseSetting(key, value);
-        }
+        }, settings);
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         // Configure, not PostConfigure: JwtBearer builds its metadata client from these options in its own PostConfigure.
         builder.ConfigureServices(services => services.Configure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme,

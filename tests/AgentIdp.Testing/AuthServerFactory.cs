@@ -23,7 +23,7 @@ public sealed class AuthServerFactory(string connectionString, IReadOnlyDictiona
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        var effective = new Dictionary<string, string?>
+        TestSettings.Apply(builder, new Dictionary<string, string?>
         {
             ["DATABASE_URL"] = connectionString,
             ["ISSUER"] = Issuer,
@@ -33,15 +33,7 @@ public sealed class AuthServerFactory(string connectionString, IReadOnlyDictiona
             ["Logging:LogLevel:Default"] = "Trace",
             ["Logging:LogLevel:Microsoft"] = "Trace",
             ["Logging:LogLevel:OpenIddict"] = "Trace",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            effective[key] = value;
-        }
-        foreach (var (key, value) in effective)
-        {
-            builder.UseSetting(key, value);
-        }
+        }, settings);
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         if (time is not null)
         {

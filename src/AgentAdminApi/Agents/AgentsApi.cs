@@ -142,31 +142,19 @@ public static class AgentsApi
         }
 
         var changed = new List<string>();
-        if (fields.Email is { } email && email != agent.Email)
+        void Change<T>(string field, T? requested, T current, Action<T> set)
         {
-            agent.Email = email;
-            changed.Add("email");
+            if (requested is not null && !EqualityComparer<T>.Default.Equals(requested, current))
+            {
+                set(requested);
+                changed.Add(field);
+            }
         }
-        if (fields.AgentType is { } agentType && agentType != agent.AgentType)
-        {
-            agent.AgentType = agentType;
-            changed.Add("agentType");
-        }
-        if (fields.Version is { } version && version != agent.Version)
-        {
-            agent.Version = version;
-            changed.Add("version");
-        }
-        if (fields.Owner is { } owner && owner != agent.Owner)
-        {
-            agent.Owner = owner;
-            changed.Add("owner");
-        }
-        if (fields.DeploymentEnv is { } environment && environment != agent.DeploymentEnv)
-        {
-            agent.DeploymentEnv = environment;
-            changed.Add("deploymentEnv");
-        }
+        Change("email", fields.Email, agent.Email, value => agent.Email = value);
+        Change("agentType", fields.AgentType, (AgentType?)agent.AgentType, value => agent.AgentType = value!.Value);
+        Change("version", fields.Version, agent.Version, value => agent.Version = value);
+        Change("owner", fields.Owner, agent.Owner, value => agent.Owner = value);
+        Change("deploymentEnv", fields.DeploymentEnv, (DeploymentEnvironment?)agent.DeploymentEnv, value => agent.DeploymentEnv = value!.Value);
         if (fields.Capabilities is { } capabilities && !capabilities.SequenceEqual(agent.Capabilities))
         {
             agent.Capabilities = capabilities;
