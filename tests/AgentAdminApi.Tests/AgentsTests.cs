@@ -235,7 +235,37 @@ public sealed class AgentsTests(AdminApiFixture fixture) : IClassFixture<AdminAp
         Assert.DoesNotContain(AuditActions.AgentUpdated, actions);
     }
 
+    [Fact]
+    public async Task Narrowing_an_agents_capabilities_ends_its_tokens_and_a_suspension_ends_them_for_good()
+    {
+        var (agent, secret, client) = await fixture.AgentAsync(AdminCapabilities.AgentsRead, "invoices:read");
+        using (var before = await client.GetAsync("/api/v1/agents"))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        using (await Admin.PatchAsJsonAsync($"/api/v1/agents/{agent.Id}", new { capabilities = new[] { "invoices:read" } })) { }
+        using var narrowed = await client.GetAsync($"/api/v1/agents/{agent.Id}");
+
+        await narrowed.ProblemAsync(HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        var fresh = await fixture.ClientAsync(agent.Id, secret);
+        using (var own = await fresh.GetAsync($"/api/v1/agents/{agent.Id}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        }
+
+        using (await Admin.PatchAsJsonAsync($"/api/v1/agents/{agent.Id}", new { status = "suspended" })) { }
+        using (await Admin.PatchAsJsonAsync($"/api/v1/agents/{agent.Id}", new { status = "active" })) { }
+        using var revived = await fresh.GetAsync($"/api/v1/agents/{agent.Id}");
+
+        await revived.ProblemAsync(HttpStatusCode.Unauthorized, "UNAUTHORIZED"); // reactivation does not bring back older tokens
+        var afterwards = await fixture.ClientAsync(agent.Id, secret);
+        using var works = await afterwards.GetAsync($"/api/v1/agents/{agent.Id}");
+        Assert.Equal(HttpStatusCode.OK, works.StatusCode);
+    }
+
     [Theory]
+    [InlineData("""{"owner":"team\u0000x"}""", "owner")]
     [InlineData("""{"status":"decommissioned"}""", "status")]
     [InlineData("""{"status":"paused"}""", "status")]
     [InlineData("""{"owner":null}""", "owner")]

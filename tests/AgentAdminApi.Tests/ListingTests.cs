@@ -93,6 +93,7 @@ public sealed class ListingTests(AdminApiFixture fixture) : IClassFixture<AdminA
     [InlineData("?agentType=wizard", "agentType")]
     [InlineData("?deploymentEnv=moon", "deploymentEnv")]
     [InlineData("?cursor=not-a-cursor", "cursor")]
+    [InlineData("?owner=team%00x", "owner")]
     public async Task Bad_list_parameters_are_validation_errors(string query, string field)
     {
         using var response = await Admin.GetAsync("/api/v1/agents" + query);

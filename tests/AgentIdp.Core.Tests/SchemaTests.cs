@@ -150,6 +150,7 @@ public sealed class AddVaultPathMigrationTests
         var columns = await db.Database.SqlQuery<string>(
             $"SELECT data_type || ',' || is_nullable AS \"Value\" FROM information_schema.columns WHERE table_name = 'credentials' AND column_name = 'vault_path'").SingleAsync();
         Assert.Equal("text,YES", columns);
+        await migrator.MigrateAsync(); // and whatever came after it, as a deployment would
         var validator = new AgentIdp.Core.Secrets.AgentSecretValidator(db, TestData.Hasher, TimeProvider.System);
         var result = await validator.ValidateAsync(agentId.ToString(), secret, CancellationToken.None);
         Assert.Equal(agentId, result.Agent?.AgentId);

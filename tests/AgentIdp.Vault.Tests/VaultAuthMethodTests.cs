@@ -108,6 +108,26 @@ public sealed class VaultAuthMethodTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_token_whose_lookup_failed_at_start_is_looked_up_again_and_renewed_once_Vault_is_back()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await VaultTestServer.StartAsync(time);
+        var token = server.CreateToken(VaultTestServer.AgentIdpPolicy(), TimeSpan.FromSeconds(90), renewable: true);
+        server.Fault = VaultFault.Down;
+        await using var env = await StartAsync(new() { ["VAULT_TOKEN"] = token }, time, server);
+        await TestData.EventuallyAsync(() => Task.FromResult(server.Requests.Any(r => r.Path == "/v1/auth/token/lookup-self") ? "tried" : null));
+
+        server.Fault = VaultFault.None;
+        time.Advance(TimeSpan.FromSeconds(16)); // the renewal loop tries again after a failure
+        await TestData.EventuallyAsync(() => Task.FromResult(server.Requests.Any(r => r.Path == "/v1/auth/token/lookup-self" && r.Status == 200) ? "looked up" : null));
+        time.Advance(TimeSpan.FromSeconds(61));
+        await TestData.EventuallyAsync(() => Task.FromResult(server.Requests.Any(r => r.Path == "/v1/auth/token/renew-self" && r.Status == 200) ? "renewed" : null));
+        time.Advance(TimeSpan.FromSeconds(30)); // past the first TTL
+
+        Assert.True(await CanWriteAsync(env));
+    }
+
+    [Fact]
     public async Task A_login_token_that_cannot_be_renewed_is_replaced_by_logging_in_again()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);

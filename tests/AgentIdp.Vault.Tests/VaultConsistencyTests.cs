@@ -135,6 +135,30 @@ public sealed class VaultConsistencyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_entry_Vault_refuses_goes_to_the_back_and_does_not_hold_up_the_others()
+    {
+        _server.MountKv("locked"); // AgentIdP's token may not touch it: destroying there is refused
+        await using (var scope = _env.AdminApi.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<VaultCleanup>().EnqueueAsync("locked/data/agentidp/agents/a/credentials/b", CancellationToken.None);
+        }
+        _server.Put("locked", "agentidp/agents/a/credentials/b", new Dictionary<string, string> { ["clientSecret"] = "stuck" });
+        var agent = await _env.Data.CreateAgentAsync();
+        using var created = await _env.Admin.PostAsJsonAsync($"/api/v1/agents/{agent.Id}/credentials", new { });
+        var credentialId = Guid.Parse((await created.JsonAsync()).GetProperty("credentialId").GetString()!);
+        _server.Fault = VaultFault.Forbidden;
+        using (await _env.Admin.DeleteAsync($"/api/v1/agents/{agent.Id}/credentials/{credentialId}")) { } // revoked; destroying it is refused for now
+        _server.Fault = VaultFault.None;
+        Assert.Equal(2, await QueuedAsync());
+
+        Assert.Equal(1, await CleanupPassAsync());
+
+        Assert.Null(_server.Get("secret", VaultEnvironment.SecretPath(agent.Id, credentialId)));
+        Assert.NotNull(_server.Get("locked", "agentidp/agents/a/credentials/b"));
+        Assert.Equal(1, await QueuedAsync()); // the refused one waits for a later pass
+    }
+
+    [Fact]
     public async Task A_failed_write_settles_at_once_when_it_can()
     {
         var agent = await _env.Data.CreateAgentAsync();

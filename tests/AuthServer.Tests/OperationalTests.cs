@@ -3,6 +3,7 @@ using System.Text.Json;
 using AgentIdp.Core.Audit;
 using AgentIdp.Testing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Npgsql;
@@ -119,6 +120,35 @@ public sealed class AuditTrailTests(ForwardedHeadersFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task A_malformed_client_id_is_never_recorded_and_cannot_sink_the_other_events()
+    {
+        var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync();
+        // A NUL character PostgreSQL cannot store, and a caller that swapped its id and secret.
+        using (var nul = new HttpRequestMessage(HttpMethod.Post, "/api/v1/token") { Content = new FormUrlEncodedContent([new("grant_type", "client_credentials")]) })
+        {
+            nul.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String("evil%00:x"u8.ToArray()));
+            using (await fixture.Client.SendAsync(nul)) { }
+        }
+        using (await fixture.Client.RequestTokenAsync(credential.ClientSecret, agent.Id.ToString())) { }
+        await fixture.Client.GetAccessTokenAsync(agent.Id.ToString(), credential.ClientSecret);
+
+        var issued = await TestData.EventuallyAsync(async () =>
+        {
+            await using var db = fixture.Data.Open();
+            return await db.AuditEvents.SingleOrDefaultAsync(e => e.AgentId == agent.Id && e.Action == AuditActions.TokenIssued);
+        });
+
+        Assert.NotNull(issued);
+        await using var db = fixture.Data.Open();
+        var malformed = (await db.AuditEvents.Where(e => e.Action == AuditActions.AuthFailed).ToListAsync())
+            .Where(e => e.Details.Contains("\"clientIdMalformed\": true", StringComparison.Ordinal)).ToList();
+        Assert.True(malformed.Count >= 2);
+        Assert.All(malformed, e => Assert.Null(e.Actor));
+        Assert.DoesNotContain((await db.AuditEvents.ToListAsync()).Select(e => e.Actor + " " + e.Details),
+            text => text.Contains(credential.ClientSecret[AgentIdp.Core.Secrets.ClientSecret.RandomPartStart..], StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Introspection_and_revocation_are_audited()
     {
         var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync(["invoices:read", "tokens:read"]);
@@ -137,6 +167,26 @@ public sealed class AuditTrailTests(ForwardedHeadersFixture fixture) : IClassFix
     }
 }
 
+public sealed class RevokedTokenPurgeTests(AuthServerFixture fixture) : IClassFixture<AuthServerFixture>
+{
+    [Fact]
+    public async Task Revocations_of_expired_tokens_are_forgotten_and_live_ones_kept()
+    {
+        await using (var db = fixture.Data.Open())
+        {
+            db.RevokedTokens.Add(new AgentIdp.Core.Tokens.RevokedToken { TokenId = "expired", RevokedAt = DateTimeOffset.UtcNow.AddHours(-2), ExpiresAt = DateTimeOffset.UtcNow.AddHours(-1) });
+            db.RevokedTokens.Add(new AgentIdp.Core.Tokens.RevokedToken { TokenId = "live", RevokedAt = DateTimeOffset.UtcNow, ExpiresAt = DateTimeOffset.UtcNow.AddHours(1) });
+            await db.SaveChangesAsync();
+        }
+
+        var purged = await fixture.Factory.Services.GetRequiredService<AuthServer.Tokens.RevokedTokenPurge>().PurgeAsync(CancellationToken.None);
+
+        Assert.Equal(1, purged);
+        await using var check = fixture.Data.Open();
+        Assert.Equal(["live"], await check.RevokedTokens.Select(r => r.TokenId).ToListAsync());
+    }
+}
+
 public sealed class RateLimitTests
 {
     [Fact]
@@ -148,6 +198,12 @@ public sealed class RateLimitTests
         using var client = factory.CreateClient();
         var (busy, busyCredential) = await data.CreateAgentWithCredentialAsync();
         var (quiet, quietCredential) = await data.CreateAgentWithCredentialAsync();
+        // Someone who knows the agent's id but not its secret cannot use up its allowance.
+        for (var i = 0; i < 5; i++)
+        {
+            using var wrong = await client.RequestTokenAsync(busy.Id.ToString(), busyCredential.ClientSecret[..^2] + "zz");
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        }
 
         using var first = await client.RequestTokenAsync(busy.Id.ToString(), busyCredential.ClientSecret);
         using var second = await client.RequestTokenAsync(busy.Id.ToString(), busyCredential.ClientSecret, basic: false);

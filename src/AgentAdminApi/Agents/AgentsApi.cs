@@ -170,6 +170,10 @@ public static class AgentsApi
         {
             audit.Record(AuditActions.AgentUpdated, agentId, new { changed });
         }
+        if (changed.Contains("capabilities") || statusChange == AgentStatus.Suspended)
+        {
+            agent.SecurityStamp++; // tokens issued before stop standing: none outlives a suspension or carries old capabilities
+        }
         if (statusChange is { } newStatus)
         {
             agent.Status = newStatus;

@@ -12,6 +12,12 @@ public sealed class Agent
     public required string Owner { get; set; }
     public required DeploymentEnvironment DeploymentEnv { get; set; }
     public AgentStatus Status { get; set; } = AgentStatus.Active;
+
+    /// <summary>
+    /// Bumped when the agent is suspended or its capabilities change. Tokens carry it: a token issued
+    /// before the bump stops standing, so neither reactivation nor a narrowed agent revives an older token.
+    /// </summary>
+    public int SecurityStamp { get; set; } = 1;
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 

@@ -14,7 +14,7 @@ public static partial class AgentRules
 
     public static bool IsValidEmail(string? email) =>
         email is { Length: > 0 and <= MaxEmailLength } &&
-        email.Trim() == email &&
+        email.Trim() == email && !email.Any(char.IsControl) &&
         MailAddress.TryCreate(email, out var address) &&
         address.Address == email && address.DisplayName.Length == 0 &&
         address.Host.Contains('.', StringComparison.Ordinal);
@@ -26,7 +26,9 @@ public static partial class AgentRules
     public static bool IsValidCapability(string? capability) =>
         capability is { Length: > 0 and <= MaxCapabilityLength } && Capability().IsMatch(capability);
 
-    public static bool IsValidOwner(string? owner) => owner is { Length: >= 1 and <= MaxOwnerLength } && !string.IsNullOrWhiteSpace(owner);
+    /// <summary>1–128 characters, not only spaces, no control characters (PostgreSQL text cannot hold NUL).</summary>
+    public static bool IsValidOwner(string? owner) =>
+        owner is { Length: >= 1 and <= MaxOwnerLength } && !string.IsNullOrWhiteSpace(owner) && !owner.Any(char.IsControl);
 
     [GeneratedRegex(@"\A(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-((?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?\z",
         RegexOptions.CultureInvariant)]

@@ -67,12 +67,17 @@ public sealed partial class VaultCleanup(AgentIdpDbContext db, VaultSecretStore 
         }
     }
 
-    /// <summary>The cleanup pass: settles every entry queued longer ago than <paramref name="olderThan"/>. A Vault failure stops it; the next pass goes on.</summary>
+    /// <summary>
+    /// The cleanup pass: settles every entry queued longer ago than <paramref name="olderThan"/>. An entry
+    /// Vault refuses goes to the back of the queue, so it cannot hold up the others; after three failures
+    /// in a row (Vault is away) the pass stops and the next one goes on.
+    /// </summary>
     public async Task<int> RunAsync(TimeSpan olderThan, CancellationToken cancellationToken)
     {
         var settled = 0;
+        var failures = 0;
         await using var connection = await OpenAsync(cancellationToken);
-        while (true)
+        while (failures < 3)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await using var select = new NpgsqlCommand(
@@ -83,10 +88,25 @@ public sealed partial class VaultCleanup(AgentIdpDbContext db, VaultSecretStore 
             {
                 return settled;
             }
-            await SettleLockedAsync(connection, transaction, path, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            settled++;
+            try
+            {
+                await SettleLockedAsync(connection, transaction, path, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                settled++;
+                failures = 0;
+            }
+            catch (VaultException e)
+            {
+                LogLeftForCleanup(path, e.Message);
+                await using var requeue = new NpgsqlCommand(
+                    "UPDATE vault_cleanup_queue SET queued_at = clock_timestamp() WHERE path = @path", connection, transaction);
+                requeue.Parameters.AddWithValue("path", path);
+                await requeue.ExecuteNonQueryAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                failures++;
+            }
         }
+        return settled;
     }
 
     private async Task SettleLockedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string path, CancellationToken cancellationToken)

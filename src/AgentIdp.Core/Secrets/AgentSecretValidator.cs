@@ -18,14 +18,14 @@ public sealed class AgentSecretValidator(AgentIdpDbContext db, SecretHasher hash
 {
     private sealed record CredentialRow(
         Guid AgentId, string? SecretHash, string? VaultPath, int? VaultVersion, int SecretVersion, CredentialStatus Status,
-        DateTimeOffset? ExpiresAt, AgentStatus AgentStatus, List<string> Capabilities);
+        DateTimeOffset? ExpiresAt, AgentStatus AgentStatus, int SecurityStamp, List<string> Capabilities);
 
     private static readonly Func<AgentIdpDbContext, Guid, CancellationToken, Task<CredentialRow?>> FindCredential =
         EF.CompileAsyncQuery((AgentIdpDbContext context, Guid credentialId, CancellationToken _) =>
             context.Credentials.AsNoTracking()
                 .Where(c => c.Id == credentialId)
                 .Select(c => new CredentialRow(
-                    c.AgentId, c.SecretHash, c.VaultPath, c.VaultVersion, c.SecretVersion, c.Status, c.ExpiresAt, c.Agent!.Status, c.Agent.Capabilities))
+                    c.AgentId, c.SecretHash, c.VaultPath, c.VaultVersion, c.SecretVersion, c.Status, c.ExpiresAt, c.Agent!.Status, c.Agent.SecurityStamp, c.Agent.Capabilities))
                 .SingleOrDefault());
 
     public async Task<SecretValidationResult> ValidateAsync(string? clientId, string? clientSecret, CancellationToken cancellationToken)
@@ -92,13 +92,13 @@ public sealed class AgentSecretValidator(AgentIdpDbContext db, SecretHasher hash
                 ? AuthenticationFailure.AgentSuspended
                 : AuthenticationFailure.AgentDecommissioned;
         }
-        return new AuthenticatedAgent(agentId, credentialId, credential.SecretVersion, credential.Capabilities, credential.ExpiresAt);
+        return new AuthenticatedAgent(agentId, credentialId, credential.SecretVersion, credential.SecurityStamp, credential.Capabilities, credential.ExpiresAt);
     }
 }
 
 /// <summary>An agent whose client secret checked out, with the credential that proved it.</summary>
 public sealed record AuthenticatedAgent(
-    Guid AgentId, Guid CredentialId, int SecretVersion, IReadOnlyList<string> Capabilities, DateTimeOffset? CredentialExpiresAt);
+    Guid AgentId, Guid CredentialId, int SecretVersion, int SecurityStamp, IReadOnlyList<string> Capabilities, DateTimeOffset? CredentialExpiresAt);
 
 /// <summary>Why authentication failed: recorded in the audit log, never told to the caller.</summary>
 public enum AuthenticationFailure

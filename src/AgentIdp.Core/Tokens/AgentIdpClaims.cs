@@ -8,4 +8,7 @@ public static class AgentIdpClaims
 
     /// <summary>The credential's secret version at issuance: a rotation makes every older token invalid.</summary>
     public const string SecretVersion = "secret_version";
+
+    /// <summary>The agent's security stamp at issuance: suspending the agent or changing its capabilities makes every older token invalid.</summary>
+    public const string SecurityStamp = "security_stamp";
 }

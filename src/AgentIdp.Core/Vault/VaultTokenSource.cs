@@ -20,11 +20,16 @@ namespace AgentIdp.Core.Vault;
 public sealed partial class VaultTokenSource(IServiceProvider services, IOptions<VaultOptions> options, TimeProvider time, ILogger<VaultTokenSource> logger)
     : IDisposable
 {
-    private sealed record Lease(string? Token, DateTimeOffset ObtainedAt, TimeSpan Ttl, bool Renewable, DateTime? FileStamp);
+    /// <param name="TtlUnknown">Vault could not be asked when the token was read: look it up again at the next round.</param>
+    private sealed record Lease(string? Token, DateTimeOffset ObtainedAt, TimeSpan Ttl, bool Renewable, DateTime? FileStamp, bool TtlUnknown = false);
+
+    /// <summary>After a 403, at most one new login in this long: a policy that denies for good must not flood Vault with logins.</summary>
+    public static readonly TimeSpan ReauthenticationInterval = TimeSpan.FromSeconds(5);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private Lease? _lease;
     private DateTimeOffset _fileCheckedAt;
+    private DateTimeOffset _reauthenticatedAt = DateTimeOffset.MinValue;
 
     private VaultOptions Options => options.Value;
     private bool CanLogIn => Options.AuthMethod is VaultOptions.KubernetesMethod or VaultOptions.AppRoleMethod;
@@ -68,6 +73,12 @@ public sealed partial class VaultTokenSource(IServiceProvider services, IOptions
             {
                 return null; // a fixed VAULT_TOKEN cannot be replaced from here
             }
+            var now = time.GetUtcNow();
+            if (now - _reauthenticatedAt < ReauthenticationInterval)
+            {
+                return null;
+            }
+            _reauthenticatedAt = now;
             var lease = await AcquireAsync(cancellationToken);
             Volatile.Write(ref _lease, lease);
             LogReauthenticated(Options.AuthMethod);
@@ -89,6 +100,12 @@ public sealed partial class VaultTokenSource(IServiceProvider services, IOptions
         try
         {
             var lease = _lease ??= await AcquireAsync(cancellationToken);
+            if (lease is { TtlUnknown: true, Token: { } unknown })
+            {
+                var looked = await AuthClient().LookupSelfAsync(unknown, cancellationToken); // throws while Vault is away: the caller retries soon
+                lease = lease with { ObtainedAt = time.GetUtcNow(), Ttl = looked.Duration, Renewable = looked.Renewable, TtlUnknown = false };
+                Volatile.Write(ref _lease, lease);
+            }
             if (lease.Ttl <= TimeSpan.Zero)
             {
                 return null;
@@ -188,7 +205,7 @@ public sealed partial class VaultTokenSource(IServiceProvider services, IOptions
                 {
                     // Vault is away: use the token as it is and learn its TTL at the next renewal round.
                     LogLookupFailed(e.Message);
-                    return new Lease(token, now, TimeSpan.Zero, false, stamp);
+                    return new Lease(token, now, TimeSpan.Zero, false, stamp, TtlUnknown: true);
                 }
             }
         }

@@ -84,18 +84,16 @@ public sealed partial class AuditTrail(IServiceScopeFactory scopeFactory, ILogge
             {
                 await using var scope = scopeFactory.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<AgentIdpDbContext>();
+                await RecordUsesAsync(db, uses, cancellationToken);
                 db.AuditEvents.AddRange(batch);
                 await db.SaveChangesAsync(cancellationToken);
-                if (uses.Length > 0)
-                {
-                    var ids = uses.Select(u => u.Key).ToArray();
-                    var times = uses.Select(u => u.Value).ToArray();
-                    await db.Database.ExecuteSqlAsync(
-                        $"""
-                        UPDATE credentials AS c SET last_used_at = GREATEST(c.last_used_at, u.used_at)
-                        FROM unnest({ids}, {times}) AS u(id, used_at) WHERE c.id = u.id
-                        """, cancellationToken);
-                }
+                return;
+            }
+            catch (DbUpdateException e) when (attempt == 1)
+            {
+                // PostgreSQL refused the batch: write the events one by one so that one bad event cannot sink the others.
+                LogWriteRetry(e, batch.Count, attempt);
+                await WriteOneByOneAsync(batch, cancellationToken);
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException && attempt < 3)
@@ -111,12 +109,50 @@ public sealed partial class AuditTrail(IServiceScopeFactory scopeFactory, ILogge
         }
     }
 
+    private async Task WriteOneByOneAsync(List<AuditEvent> batch, CancellationToken cancellationToken)
+    {
+        var lost = 0;
+        foreach (var auditEvent in batch)
+        {
+            try
+            {
+                await using var scope = scopeFactory.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<AgentIdpDbContext>();
+                db.AuditEvents.Add(auditEvent);
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException)
+            {
+                lost++;
+            }
+        }
+        if (lost > 0)
+        {
+            LogWriteFailed(null, lost);
+        }
+    }
+
+    private static async Task RecordUsesAsync(AgentIdpDbContext db, KeyValuePair<Guid, DateTimeOffset>[] uses, CancellationToken cancellationToken)
+    {
+        if (uses.Length == 0)
+        {
+            return;
+        }
+        var ids = uses.Select(u => u.Key).ToArray();
+        var times = uses.Select(u => u.Value).ToArray();
+        await db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE credentials AS c SET last_used_at = GREATEST(c.last_used_at, u.used_at)
+            FROM unnest({ids}, {times}) AS u(id, used_at) WHERE c.id = u.id
+            """, cancellationToken);
+    }
+
     [LoggerMessage(Level = LogLevel.Error, Message = "The audit queue was full: {Dropped} audit events were dropped.")]
     private partial void LogDropped(long dropped);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing {Count} audit events failed (attempt {Attempt}); retrying.")]
     private partial void LogWriteRetry(Exception exception, int count, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Count} audit events failed three times; they are lost.")]
-    private partial void LogWriteFailed(Exception exception, int count);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Count} audit events failed; they are lost.")]
+    private partial void LogWriteFailed(Exception? exception, int count);
 }

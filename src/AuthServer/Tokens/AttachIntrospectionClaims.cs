@@ -23,11 +23,11 @@ public sealed class AttachIntrospectionClaims : IOpenIddictServerHandler<HandleI
     {
         var principal = context.GenericTokenPrincipal;
         context.Scopes.UnionWith(principal.GetScopes());
-        foreach (var claim in (string[])[AgentIdpClaims.CredentialId, AgentIdpClaims.SecretVersion])
+        foreach (var claim in (string[])[AgentIdpClaims.CredentialId, AgentIdpClaims.SecretVersion, AgentIdpClaims.SecurityStamp])
         {
             if (principal.FindFirst(claim) is { } value)
             {
-                context.Claims[claim] = claim == AgentIdpClaims.SecretVersion && long.TryParse(value.Value, out var number)
+                context.Claims[claim] = claim != AgentIdpClaims.CredentialId && long.TryParse(value.Value, out var number)
                     ? new OpenIddictParameter(number)
                     : new OpenIddictParameter(value.Value);
             }

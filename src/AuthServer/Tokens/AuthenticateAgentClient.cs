@@ -42,15 +42,19 @@ public sealed class AuthenticateAgentClient(AgentSecretValidator validator, Audi
         var result = await validator.ValidateAsync(context.ClientId, context.ClientSecret, context.CancellationToken);
         if (result.Agent is not { } agent)
         {
+            // The claimed client id is recorded only when it is an agent id: anything else is the caller's free
+            // text, which may be a secret sent in the wrong field.
+            var claimed = Guid.TryParseExact(context.ClientId, "D", out var id) && id.ToString() == context.ClientId ? id : (Guid?)null;
             audit.Record(AuditEvent.Create(
                 AuditActions.AuthFailed, AuditOutcome.Failure, time.GetUtcNow(),
-                agentId: Guid.TryParse(context.ClientId, out var claimed) ? claimed : null,
-                actor: context.ClientId,
+                agentId: claimed,
+                actor: claimed?.ToString(),
                 ip: context.Transaction.CallerIp(),
                 details: JsonSerializer.Serialize(new
                 {
                     endpoint = context.EndpointType.EndpointName(),
                     reason = JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Failure.ToString()!),
+                    clientIdMalformed = claimed is null && !string.IsNullOrEmpty(context.ClientId),
                 })));
             if (result.Failure == AuthenticationFailure.SecretStoreUnavailable)
             {

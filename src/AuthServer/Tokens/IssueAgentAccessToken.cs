@@ -41,6 +41,7 @@ public sealed class IssueAgentAccessToken(IOptions<IssuerOptions> issuer, IOptio
         identity.SetClaim(Claims.Subject, caller.AgentId.ToString())
             .SetClaim(AgentIdpClaims.CredentialId, credential.CredentialId.ToString())
             .SetClaim(AgentIdpClaims.SecretVersion, credential.SecretVersion)
+            .SetClaim(AgentIdpClaims.SecurityStamp, credential.SecurityStamp)
             .SetScopes(requestedScopes.IsEmpty ? credential.Capabilities : requestedScopes)
             .SetResources(requestedResources.IsEmpty ? [issuer.Value.Audience] : requestedResources)
             .SetDestinations(static _ => [Destinations.AccessToken]);

@@ -22,6 +22,9 @@ public static class OAuthServer
         services.AddOptions<IssuerOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.AddOptions<TokenOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.AddScoped<TokenLiveness>();
+        services.AddSingleton<TokenRateLimiter>();
+        services.AddSingleton<RevokedTokenPurge>();
+        services.AddHostedService(provider => provider.GetRequiredService<RevokedTokenPurge>());
         services.AddSingleton<AuditTrail>();
         services.AddHostedService(provider => provider.GetRequiredService<AuditTrail>());
 
@@ -41,7 +44,7 @@ public static class OAuthServer
                 .DisableResourceValidation() // any absolute URI may be requested as the token's audience (RFC 8707)
                 .RegisterScopes([.. AdminCapabilities.All])
                 .RegisterClaims(Claims.Subject, Claims.ClientId, Claims.Audience, Claims.Scope, Claims.JwtId, Claims.IssuedAt,
-                    Claims.NotBefore, Claims.ExpiresAt, AgentIdpClaims.CredentialId, AgentIdpClaims.SecretVersion)
+                    Claims.NotBefore, Claims.ExpiresAt, AgentIdpClaims.CredentialId, AgentIdpClaims.SecretVersion, AgentIdpClaims.SecurityStamp)
                 // OpenIddict insists on an encryption key; with access token encryption off and no
                 // authorization codes or refresh tokens, it never protects anything that outlives the process.
                 .AddEphemeralEncryptionKey();
@@ -51,6 +54,8 @@ public static class OAuthServer
             server.AddEventHandler(AuthenticateAgentClient.Descriptor)
                 .AddEventHandler(AuthenticateBearerCaller.Descriptor)
                 .AddEventHandler(RequireAuthenticatedCaller.Descriptor)
+                .AddEventHandler(LimitTokenRequests.Descriptor)
+                .AddEventHandler(AnswerRateLimitedRequests.Descriptor)
                 .AddEventHandler(RequireClientCredentials.Descriptor)
                 .AddEventHandler(ValidateRequestedScopes.Descriptor)
                 .AddEventHandler(IssueAgentAccessToken.Descriptor)

@@ -62,6 +62,10 @@ namespace AgentIdp.Core.Persistence.Migrations
                         .HasColumnType("character varying(128)")
                         .HasColumnName("owner");
 
+                    b.Property<int>("SecurityStamp")
+                        .HasColumnType("integer")
+                        .HasColumnName("security_stamp");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasColumnType("text")
