@@ -33,9 +33,6 @@ public sealed class Credential
     public DateTimeOffset? RotatedAt { get; set; }
     public DateTimeOffset? RevokedAt { get; set; }
     public DateTimeOffset? LastUsedAt { get; set; }
-
-    public bool IsUsableAt(DateTimeOffset now) =>
-        Status == CredentialStatus.Active && (ExpiresAt is null || ExpiresAt > now);
 }
 
 public enum CredentialStatus { Active, Revoked }
