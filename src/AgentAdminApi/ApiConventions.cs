@@ -1,4 +1,4 @@
-using System.Globalization;
+using AgentIdp.Core.RateLimiting;
 using System.Text.Json.Serialization;
 using System.Threading.RateLimiting;
 using AgentAdminApi.Agents;
@@ -42,8 +42,7 @@ public static class ApiConventions
             {
                 if (rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
                 {
-                    rejected.HttpContext.Response.Headers.RetryAfter =
-                        Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                    rejected.HttpContext.Response.Headers.RetryAfter = RetryAfter.Seconds(retryAfter);
                 }
                 await ApiProblems.RateLimitExceeded().ExecuteAsync(rejected.HttpContext);
             };

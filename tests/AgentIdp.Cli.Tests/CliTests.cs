@@ -96,8 +96,7 @@ public sealed class CliTests
         Assert.Equal("platform-team", agent.Owner);
         Assert.Equal(AgentStatus.Active, agent.Status);
         Assert.Equal(AdminCapabilities.All.Order(), agent.Capabilities.Order());
-        var validator = new AgentSecretValidator(db, new SecretHasher(Options.Create(new SecretHashingOptions())), TimeProvider.System);
-        var authenticated = await validator.ValidateAsync(agentId.ToString(), secret, CancellationToken.None);
+        var authenticated = await data.SecretValidator().ValidateAsync(agentId.ToString(), secret, CancellationToken.None);
         Assert.Equal(agentId, authenticated.Agent?.AgentId);
         Assert.DoesNotContain(secret[ClientSecret.RandomPartStart..], (await db.Credentials.SingleAsync()).SecretHash);
         var actions = await db.AuditEvents.Where(e => e.AgentId == agentId).Select(e => e.Action).ToListAsync();

@@ -15,12 +15,8 @@ public sealed class AgentSecretValidatorTests : IAsyncLifetime
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    private async Task<SecretValidationResult> ValidateAsync(string? clientId, string? secret)
-    {
-        await using var db = _data.Open();
-        var validator = new AgentSecretValidator(db, new SecretHasher(Options.Create(new SecretHashingOptions { BcryptCost = 4 })), TimeProvider.System);
-        return await validator.ValidateAsync(clientId, secret, CancellationToken.None);
-    }
+    private Task<SecretValidationResult> ValidateAsync(string? clientId, string? secret) =>
+        _data.SecretValidator().ValidateAsync(clientId, secret, CancellationToken.None);
 
     [Fact]
     public async Task A_valid_secret_authenticates_its_agent_with_its_credential_and_capabilities()

@@ -151,8 +151,7 @@ public sealed class AddVaultPathMigrationTests
             $"SELECT data_type || ',' || is_nullable AS \"Value\" FROM information_schema.columns WHERE table_name = 'credentials' AND column_name = 'vault_path'").SingleAsync();
         Assert.Equal("text,YES", columns);
         await migrator.MigrateAsync(); // and whatever came after it, as a deployment would
-        var validator = new AgentIdp.Core.Secrets.AgentSecretValidator(db, TestData.Hasher, TimeProvider.System);
-        var result = await validator.ValidateAsync(agentId.ToString(), secret, CancellationToken.None);
+        var result = await data.SecretValidator().ValidateAsync(agentId.ToString(), secret, CancellationToken.None);
         Assert.Equal(agentId, result.Agent?.AgentId);
         var stored = await db.Credentials.SingleAsync(c => c.Id == credentialId);
         Assert.Null(stored.VaultPath);

@@ -3,7 +3,9 @@ using AgentIdp.Core.Credentials;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.Secrets;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace AgentIdp.Testing;
 
@@ -13,6 +15,11 @@ public sealed class TestData(string connectionString)
     /// <summary>Cheap hashes for speed; the cost a service uses for its own hashes is tested apart.</summary>
     public static readonly SecretHasher Hasher = new(Options.Create(new SecretHashingOptions { BcryptCost = 4 }));
 
+    /// <summary>bcrypt checks on a pool of their own threads, as the AuthServer runs them.</summary>
+    public static readonly BcryptVerifier Bcrypt = new(Hasher, Options.Create(new SecretVerificationOptions()), NullLogger<BcryptVerifier>.Instance);
+
+    private readonly Lazy<NpgsqlDataSource> _dataSource = new(() => NpgsqlDataSource.Create(connectionString));
+
     public string ConnectionString => connectionString;
 
     public AgentIdpDbContext Open()
@@ -21,6 +28,12 @@ public sealed class TestData(string connectionString)
         options.UseAgentIdpDatabase(connectionString);
         return new AgentIdpDbContext(options.Options);
     }
+
+    /// <summary>The token path's secret check on this database; with no cache given, every check is a full one.</summary>
+    public AgentSecretValidator SecretValidator(VerifiedSecretCache? cache = null, TimeProvider? time = null) =>
+        new(new CredentialLookup(_dataSource.Value), Bcrypt,
+            cache ?? new VerifiedSecretCache(Options.Create(new SecretCacheOptions { TtlSeconds = 0 }), TimeProvider.System),
+            time ?? TimeProvider.System);
 
     public async Task<Agent> CreateAgentAsync(
         IEnumerable<string>? capabilities = null, AgentStatus status = AgentStatus.Active, string? email = null)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using AgentIdp.Core.Credentials;
 using AgentIdp.Core.Secrets;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -155,6 +156,46 @@ public sealed class VaultFailureTests : IAsyncLifetime
     {
         using var response = await _env.OAuth.RequestTokenAsync(agentId.ToString(), secret);
         return response.StatusCode == HttpStatusCode.OK;
+    }
+
+    [Theory]
+    [InlineData(VaultFault.Down)]
+    [InlineData(VaultFault.Sealed)]
+    public async Task A_Vault_secret_verified_within_the_cache_TTL_keeps_authenticating_while_Vault_is_away_and_the_row_still_decides(VaultFault fault)
+    {
+        var agent = await _env.Data.CreateAgentAsync();
+        var warm = await CreateVaultCredentialAsync(agent.Id);
+        var revokedDuringOutage = await CreateVaultCredentialAsync(agent.Id);
+        var cold = await CreateVaultCredentialAsync(agent.Id);
+        Assert.True(await AuthenticatesAsync(agent.Id, warm.Secret));
+        Assert.True(await AuthenticatesAsync(agent.Id, revokedDuringOutage.Secret));
+        _server.Fault = fault;
+        try
+        {
+            Assert.True(await AuthenticatesAsync(agent.Id, warm.Secret), "a warm Vault secret is served from the cache");
+
+            await using (var db = _env.Data.Open())
+            {
+                await db.Credentials.Where(c => c.Id == revokedDuringOutage.Id).ExecuteUpdateAsync(s => s
+                    .SetProperty(c => c.Status, CredentialStatus.Revoked).SetProperty(c => c.RevokedAt, DateTimeOffset.UtcNow));
+            }
+            using var revoked = await _env.OAuth.RequestTokenAsync(agent.Id.ToString(), revokedDuringOutage.Secret);
+            Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
+
+            // A wrong secret for the warm credential is not settled by the cache: it needs Vault, which is away.
+            using var wrong = await _env.OAuth.RequestTokenAsync(agent.Id.ToString(), ClientSecret.Generate(warm.Id));
+            Assert.Equal(HttpStatusCode.InternalServerError, wrong.StatusCode);
+
+            var vaultRequests = _server.Requests.Count;
+            using var failed = await _env.OAuth.RequestTokenAsync(agent.Id.ToString(), cold.Secret);
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+            Assert.Contains("VAULT_READ_ERROR", (await failed.JsonAsync()).GetProperty("error_description").GetString());
+            Assert.True(_server.Requests.Count > vaultRequests, "the cold credential was looked for in Vault");
+        }
+        finally
+        {
+            _server.Fault = VaultFault.None;
+        }
     }
 
     private async Task<(Guid Id, string Secret)> CreateVaultCredentialAsync(Guid agentId)

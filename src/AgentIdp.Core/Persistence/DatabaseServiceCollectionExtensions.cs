@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace AgentIdp.Core.Persistence;
 
@@ -16,8 +17,11 @@ public static class DatabaseServiceCollectionExtensions
     public static IServiceCollection AddAgentIdpDatabase(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<DatabaseOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
+        // One connection pool for EF Core and the raw commands of the hot paths.
+        services.TryAddSingleton(provider =>
+            new NpgsqlDataSourceBuilder(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString).Build());
         services.AddDbContextPool<AgentIdpDbContext>((provider, options) =>
-            options.UseAgentIdpDatabase(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
+            options.UseNpgsql(provider.GetRequiredService<NpgsqlDataSource>()).UseSnakeCaseNamingConvention());
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }
@@ -29,11 +33,23 @@ public static class DatabaseServiceCollectionExtensions
     public static IServiceCollection AddAgentSecrets(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<SecretHashingOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
+        services.AddOptions<SecretCacheOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
+        services.AddOptions<SecretVerificationOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SecretHasher>();
         services.TryAddScoped<CredentialSecrets>();
-        services.TryAddScoped<AgentSecretValidator>();
+        services.TryAddSingleton<CredentialLookup>();
+        services.TryAddSingleton<VerifiedSecretCache>();
+        services.TryAddSingleton<BcryptVerifier>();
         services.AddVault(configuration);
+        var vaultEnabled = services.Any(service => service.ServiceType == typeof(VaultSecretStore));
+        services.TryAddSingleton(provider => new AgentSecretValidator(
+            provider.GetRequiredService<CredentialLookup>(),
+            provider.GetRequiredService<BcryptVerifier>(),
+            provider.GetRequiredService<VerifiedSecretCache>(),
+            provider.GetRequiredService<TimeProvider>(),
+            // Resolved per cold Vault check: a typed HttpClient is not to be held for the life of the process.
+            vaultEnabled ? provider.GetRequiredService<VaultSecretStore> : null));
         return services;
     }
 }

@@ -1,33 +1,27 @@
 using AgentIdp.Core.Agents;
 using AgentIdp.Core.Credentials;
-using AgentIdp.Core.Persistence;
 using AgentIdp.Core.Vault;
-using Microsoft.EntityFrameworkCore;
 
 namespace AgentIdp.Core.Secrets;
 
 /// <summary>
 /// Checks an agent's client secret: AgentIdP's counterpart of Duende's <c>ISecretValidator</c>.
-/// It finds the one credential named by the secret's id part (a primary-key lookup joined to the
-/// agent), checks the secret against Vault (the exact version the credential names, compared in
-/// constant time) or against its bcrypt hash, then the credential's and the agent's state. Every
+/// It reads the one credential named by the secret's id part, joined to its agent, on every request;
+/// accepts the secret from the <see cref="VerifiedSecretCache"/> when it passed a full check at the
+/// credential's current versions, and otherwise checks it against Vault (the exact version the
+/// credential names, compared in constant time) or its bcrypt hash (on <see cref="BcryptVerifier"/>'s
+/// threads); then decides on the credential's and the agent's state from the row just read. Every
 /// failure looks the same to the caller; <see cref="AuthenticationFailure"/> is for the audit log only,
-/// except <see cref="AuthenticationFailure.SecretStoreUnavailable"/>, which is a server error.
+/// except <see cref="AuthenticationFailure.SecretStoreUnavailable"/>, a server error, and
+/// <see cref="AuthenticationFailure.Overloaded"/>, which asks the caller to come back.
 /// </summary>
-public sealed class AgentSecretValidator(AgentIdpDbContext db, SecretHasher hasher, TimeProvider time, VaultSecretStore? vault = null)
+public sealed class AgentSecretValidator(
+    CredentialLookup credentials,
+    BcryptVerifier bcrypt,
+    VerifiedSecretCache cache,
+    TimeProvider time,
+    Func<VaultSecretStore>? vault = null)
 {
-    private sealed record CredentialRow(
-        Guid AgentId, string? SecretHash, string? VaultPath, int? VaultVersion, int SecretVersion, CredentialStatus Status,
-        DateTimeOffset? ExpiresAt, AgentStatus AgentStatus, int SecurityStamp, List<string> Capabilities);
-
-    private static readonly Func<AgentIdpDbContext, Guid, CancellationToken, Task<CredentialRow?>> FindCredential =
-        EF.CompileAsyncQuery((AgentIdpDbContext context, Guid credentialId, CancellationToken _) =>
-            context.Credentials.AsNoTracking()
-                .Where(c => c.Id == credentialId)
-                .Select(c => new CredentialRow(
-                    c.AgentId, c.SecretHash, c.VaultPath, c.VaultVersion, c.SecretVersion, c.Status, c.ExpiresAt, c.Agent!.Status, c.Agent.SecurityStamp, c.Agent.Capabilities))
-                .SingleOrDefault());
-
     public async Task<SecretValidationResult> ValidateAsync(string? clientId, string? clientSecret, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(clientSecret))
@@ -35,48 +29,27 @@ public sealed class AgentSecretValidator(AgentIdpDbContext db, SecretHasher hash
             return AuthenticationFailure.MissingSecret;
         }
         // A client_id is a string compared exactly (RFC 6749 §2.2): the agent id in its canonical, lower-case form.
-        if (!Guid.TryParseExact(clientId, "D", out var agentId) || agentId.ToString() != clientId)
+        if (!Guid.TryParseExact(clientId, "D", out var agentId) || !IsCanonical(agentId, clientId))
         {
-            hasher.VerifyDecoy(clientSecret);
-            return AuthenticationFailure.UnknownClient;
+            return await DecoyAsync(clientSecret, AuthenticationFailure.UnknownClient);
         }
         if (!ClientSecret.TryReadCredentialId(clientSecret, out var credentialId))
         {
-            hasher.VerifyDecoy(clientSecret);
-            return AuthenticationFailure.MalformedSecret;
+            return await DecoyAsync(clientSecret, AuthenticationFailure.MalformedSecret);
         }
 
-        var credential = await FindCredential(db, credentialId, cancellationToken);
+        var credential = await credentials.FindAsync(credentialId, cancellationToken);
         if (credential is null || credential.AgentId != agentId || (credential.SecretHash is null && credential.VaultVersion is null))
         {
-            hasher.VerifyDecoy(clientSecret);
-            return AuthenticationFailure.UnknownCredential;
+            return await DecoyAsync(clientSecret, AuthenticationFailure.UnknownCredential);
         }
 
         // The secret is checked before the state, so that a revoked credential costs what a live one does.
-        if (credential is { VaultPath: { } path, VaultVersion: { } version })
+        var versions = new SecretVersions(credential.SecretVersion, credential.VaultVersion);
+        if (!cache.Matches(credentialId, versions, clientSecret) &&
+            await VerifyAsync(credential, clientSecret, cancellationToken) is { } failure)
         {
-            if (vault is null)
-            {
-                return AuthenticationFailure.SecretStoreUnavailable; // a Vault-backed credential, and VAULT_ADDR is not set
-            }
-            VaultCheck check;
-            try
-            {
-                check = await vault.VerifyAsync(path, version, clientSecret, cancellationToken);
-            }
-            catch (VaultException)
-            {
-                return AuthenticationFailure.SecretStoreUnavailable;
-            }
-            if (check != VaultCheck.Match)
-            {
-                return check == VaultCheck.Missing ? AuthenticationFailure.VaultSecretMissing : AuthenticationFailure.WrongSecret;
-            }
-        }
-        else if (!SecretHasher.Verify(clientSecret, credential.SecretHash!))
-        {
-            return AuthenticationFailure.WrongSecret;
+            return failure;
         }
         if (credential.Status != CredentialStatus.Active)
         {
@@ -92,12 +65,54 @@ public sealed class AgentSecretValidator(AgentIdpDbContext db, SecretHasher hash
                 ? AuthenticationFailure.AgentSuspended
                 : AuthenticationFailure.AgentDecommissioned;
         }
-        return new AuthenticatedAgent(agentId, credentialId, credential.SecretVersion, credential.SecurityStamp, credential.Capabilities, credential.ExpiresAt);
+        cache.Remember(credentialId, versions, clientSecret);
+        return new VerifiedCredential(agentId, credentialId, credential.SecretVersion, credential.SecurityStamp, credential.Capabilities, credential.ExpiresAt);
+    }
+
+    /// <summary>The full check, against Vault or bcrypt; null when the secret matched.</summary>
+    private async Task<AuthenticationFailure?> VerifyAsync(CredentialRow credential, string clientSecret, CancellationToken cancellationToken)
+    {
+        if (credential is { VaultPath: { } path, VaultVersion: { } version })
+        {
+            if (vault is null)
+            {
+                return AuthenticationFailure.SecretStoreUnavailable; // a Vault-backed credential, and VAULT_ADDR is not set
+            }
+            try
+            {
+                return await vault().VerifyAsync(path, version, clientSecret, cancellationToken) switch
+                {
+                    VaultCheck.Match => null,
+                    VaultCheck.Missing => AuthenticationFailure.VaultSecretMissing,
+                    _ => AuthenticationFailure.WrongSecret,
+                };
+            }
+            catch (VaultException)
+            {
+                return AuthenticationFailure.SecretStoreUnavailable;
+            }
+        }
+        return await bcrypt.VerifyAsync(clientSecret, credential.SecretHash!) switch
+        {
+            BcryptCheck.Match => null,
+            BcryptCheck.Shed => AuthenticationFailure.Overloaded,
+            _ => AuthenticationFailure.WrongSecret,
+        };
+    }
+
+    /// <summary>A request that names no credential costs what a wrong secret does, and is shed alike.</summary>
+    private async Task<SecretValidationResult> DecoyAsync(string clientSecret, AuthenticationFailure failure) =>
+        await bcrypt.VerifyDecoyAsync(clientSecret) == BcryptCheck.Shed ? AuthenticationFailure.Overloaded : failure;
+
+    private static bool IsCanonical(Guid id, string? text)
+    {
+        Span<char> canonical = stackalloc char[36];
+        return id.TryFormat(canonical, out var written, "D") && canonical[..written].SequenceEqual(text);
     }
 }
 
-/// <summary>An agent whose client secret checked out, with the credential that proved it.</summary>
-public sealed record AuthenticatedAgent(
+/// <summary>A credential whose secret checked out: the agent it proves, and what the agent may do.</summary>
+public sealed record VerifiedCredential(
     Guid AgentId, Guid CredentialId, int SecretVersion, int SecurityStamp, IReadOnlyList<string> Capabilities, DateTimeOffset? CredentialExpiresAt);
 
 /// <summary>Why authentication failed: recorded in the audit log, never told to the caller.</summary>
@@ -116,15 +131,17 @@ public enum AuthenticationFailure
     VaultSecretMissing,
     /// <summary>Vault could not be read: a server error (VAULT_READ_ERROR), not a wrong secret.</summary>
     SecretStoreUnavailable,
+    /// <summary>The secret was not checked: bcrypt's queue was full. Not a verdict: the caller may retry.</summary>
+    Overloaded,
 }
 
 public readonly struct SecretValidationResult
 {
-    private SecretValidationResult(AuthenticatedAgent? agent, AuthenticationFailure? failure) => (Agent, Failure) = (agent, failure);
+    private SecretValidationResult(VerifiedCredential? agent, AuthenticationFailure? failure) => (Agent, Failure) = (agent, failure);
 
-    public AuthenticatedAgent? Agent { get; }
+    public VerifiedCredential? Agent { get; }
     public AuthenticationFailure? Failure { get; }
 
-    public static implicit operator SecretValidationResult(AuthenticatedAgent agent) => new(agent, null);
+    public static implicit operator SecretValidationResult(VerifiedCredential agent) => new(agent, null);
     public static implicit operator SecretValidationResult(AuthenticationFailure failure) => new(null, failure);
 }

@@ -19,10 +19,13 @@ public sealed class AuthenticateAgentClient(AgentSecretValidator validator, Audi
 {
     public const string InvalidCredentials = "The client credentials are invalid.";
     public const string VaultReadError = "VAULT_READ_ERROR: the secret store that holds this credential could not be read; retry later.";
+    public const string Overloaded = "The server is busy checking other clients' secrets; retry after the number of seconds in Retry-After.";
+
+    private static readonly TimeSpan ShedRetryAfter = TimeSpan.FromSeconds(1);
 
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
         OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
-            .UseScopedHandler<AuthenticateAgentClient>()
+            .UseSingletonHandler<AuthenticateAgentClient>()
             .SetOrder(OpenIddictServerHandlers.ValidateClientSecret.Descriptor.Order + 100)
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
@@ -40,6 +43,13 @@ public sealed class AuthenticateAgentClient(AgentSecretValidator validator, Audi
         }
 
         var result = await validator.ValidateAsync(context.ClientId, context.ClientSecret, context.CancellationToken);
+        if (result.Failure == AuthenticationFailure.Overloaded)
+        {
+            // Shed before any verdict: nothing to audit, and the caller is told to come back shortly.
+            context.Transaction.SetRetryAfter(ShedRetryAfter);
+            context.Reject(Errors.TemporarilyUnavailable, Overloaded);
+            return;
+        }
         if (result.Agent is not { } agent)
         {
             // The claimed client id is recorded only when it is an agent id: anything else is the caller's free

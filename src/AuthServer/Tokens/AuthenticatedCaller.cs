@@ -10,7 +10,7 @@ namespace AuthServer.Tokens;
 /// credentials (<see cref="Credential"/>), or at the introspection endpoint by a bearer token whose
 /// scopes are then its capabilities.
 /// </summary>
-public sealed record AuthenticatedCaller(Guid AgentId, IReadOnlySet<string> Capabilities, AuthenticatedAgent? Credential)
+public sealed record AuthenticatedCaller(Guid AgentId, IReadOnlySet<string> Capabilities, VerifiedCredential? Credential)
 {
     public bool Holds(string capability) => Capabilities.Contains(capability);
 }
@@ -18,6 +18,8 @@ public sealed record AuthenticatedCaller(Guid AgentId, IReadOnlySet<string> Capa
 internal static class OAuthTransaction
 {
     private static readonly string CallerProperty = typeof(AuthenticatedCaller).FullName!;
+    private static readonly string IssuedTokenIdProperty = typeof(AuthenticatedCaller).Namespace + ".IssuedTokenId";
+    private static readonly string RetryAfterProperty = typeof(AuthenticatedCaller).Namespace + ".RetryAfter";
 
     public static void SetCaller(this OpenIddictServerTransaction transaction, AuthenticatedCaller caller) =>
         transaction.SetProperty(CallerProperty, caller);
@@ -27,6 +29,20 @@ internal static class OAuthTransaction
 
     public static AuthenticatedCaller GetCaller(this OpenIddictServerTransaction transaction) =>
         transaction.FindCaller() ?? throw new InvalidOperationException("The caller has not been authenticated.");
+
+    /// <summary>The <c>jti</c> of the access token this request was issued.</summary>
+    public static void SetIssuedTokenId(this OpenIddictServerTransaction transaction, string tokenId) =>
+        transaction.Properties[IssuedTokenIdProperty] = tokenId;
+
+    public static string? FindIssuedTokenId(this OpenIddictServerTransaction transaction) =>
+        transaction.Properties.TryGetValue(IssuedTokenIdProperty, out var value) ? value as string : null;
+
+    /// <summary>How long a caller refused for now should wait: answered as <c>Retry-After</c>.</summary>
+    public static void SetRetryAfter(this OpenIddictServerTransaction transaction, TimeSpan wait) =>
+        transaction.Properties[RetryAfterProperty] = wait;
+
+    public static TimeSpan? FindRetryAfter(this OpenIddictServerTransaction transaction) =>
+        transaction.Properties.TryGetValue(RetryAfterProperty, out var value) && value is TimeSpan wait ? wait : null;
 
     public static IPAddress? CallerIp(this OpenIddictServerTransaction transaction) =>
         transaction.GetHttpRequest()?.HttpContext.Connection.RemoteIpAddress;

@@ -51,15 +51,20 @@ public static class OAuthServer
 
             server.UseAspNetCore();
 
+            foreach (var descriptor in AnswerRetryLater.Descriptors)
+            {
+                server.AddEventHandler(descriptor);
+            }
+
             server.AddEventHandler(AuthenticateAgentClient.Descriptor)
                 .AddEventHandler(AuthenticateBearerCaller.Descriptor)
                 .AddEventHandler(RequireAuthenticatedCaller.Descriptor)
                 .AddEventHandler(LimitTokenRequests.Descriptor)
-                .AddEventHandler(AnswerRateLimitedRequests.Descriptor)
                 .AddEventHandler(RequireClientCredentials.Descriptor)
                 .AddEventHandler(ValidateRequestedScopes.Descriptor)
                 .AddEventHandler(IssueAgentAccessToken.Descriptor)
                 .AddEventHandler(AttachGrantedScope.Descriptor)
+                .AddEventHandler(OmitInternalClaims.Descriptor)
                 .AddEventHandler(AttachNotBefore.Descriptor)
                 .AddEventHandler(RecordIssuedToken.Descriptor)
                 .AddEventHandler(RejectInactiveTokens.Descriptor)

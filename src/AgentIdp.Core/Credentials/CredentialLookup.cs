@@ -1,0 +1,62 @@
+using AgentIdp.Core.Agents;
+using Npgsql;
+
+namespace AgentIdp.Core.Credentials;
+
+/// <summary>What authenticating with a credential needs to know of it and of its agent.</summary>
+public sealed record CredentialRow(
+    Guid AgentId,
+    string? SecretHash,
+    string? VaultPath,
+    int? VaultVersion,
+    int SecretVersion,
+    CredentialStatus Status,
+    DateTimeOffset? ExpiresAt,
+    AgentStatus AgentStatus,
+    int SecurityStamp,
+    string[] Capabilities);
+
+/// <summary>
+/// The token path's one query: a credential and its agent by the credential's primary key. It is a
+/// prepared statement on a pooled connection (prepared once per physical connection), read positionally,
+/// because it runs on every token request and EF Core's query pipeline cost more than the query itself.
+/// </summary>
+public sealed class CredentialLookup(NpgsqlDataSource dataSource)
+{
+    private const string Sql = """
+        SELECT c.agent_id, c.secret_hash, c.vault_path, c.vault_version, c.secret_version, c.status, c.expires_at,
+               a.status, a.security_stamp, a.capabilities
+        FROM credentials AS c JOIN agents AS a ON a.id = c.agent_id
+        WHERE c.id = $1
+        """;
+
+    public async Task<CredentialRow?> FindAsync(Guid credentialId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(Sql, connection) { Parameters = { new NpgsqlParameter<Guid> { TypedValue = credentialId } } };
+        await command.PrepareAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow, cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new CredentialRow(
+            AgentId: reader.GetGuid(0),
+            SecretHash: reader.IsDBNull(1) ? null : reader.GetString(1),
+            VaultPath: reader.IsDBNull(2) ? null : reader.GetString(2),
+            VaultVersion: reader.IsDBNull(3) ? null : reader.GetInt32(3),
+            SecretVersion: reader.GetInt32(4),
+            Status: reader.GetString(5) == "active" ? CredentialStatus.Active : CredentialStatus.Revoked,
+            ExpiresAt: reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
+            AgentStatus: ParseAgentStatus(reader.GetString(7)),
+            SecurityStamp: reader.GetInt32(8),
+            Capabilities: reader.GetFieldValue<string[]>(9));
+    }
+
+    private static AgentStatus ParseAgentStatus(string status) => status switch
+    {
+        "active" => AgentStatus.Active,
+        "suspended" => AgentStatus.Suspended,
+        _ => AgentStatus.Decommissioned,
+    };
+}

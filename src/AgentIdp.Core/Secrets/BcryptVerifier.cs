@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AgentIdp.Core.Secrets;
+
+public enum BcryptCheck { Match, Mismatch, Shed }
+
+/// <summary>
+/// Runs bcrypt checks, the one CPU-bound step of authentication, on a fixed set of threads of its own
+/// (SECRET_VERIFY_CONCURRENCY) fed by a short queue (SECRET_VERIFY_QUEUE). A check that finds the queue
+/// full is not run: <see cref="BcryptCheck.Shed"/>, which the token endpoint answers 503 with Retry-After
+/// at once. So a storm of cold requests costs at most that many cores and never queues without bound,
+/// and the thread pool stays free for cached requests and everything else the process serves.
+/// </summary>
+public sealed partial class BcryptVerifier : IDisposable
+{
+    private readonly BlockingCollection<Work> _queue;
+    private readonly SecretHasher _hasher;
+    private readonly ILogger<BcryptVerifier> _logger;
+
+    public BcryptVerifier(SecretHasher hasher, IOptions<SecretVerificationOptions> options, ILogger<BcryptVerifier> logger)
+    {
+        _hasher = hasher;
+        _logger = logger;
+        _queue = new BlockingCollection<Work>(new ConcurrentQueue<Work>(), options.Value.QueueLimit);
+        for (var i = 0; i < options.Value.Concurrency; i++)
+        {
+            new Thread(Run) { IsBackground = true, Name = $"bcrypt-{i + 1}" }.Start();
+        }
+    }
+
+    /// <summary>Checks <paramref name="secret"/> against a stored bcrypt hash, or sheds the check when the queue is full.</summary>
+    public Task<BcryptCheck> VerifyAsync(string secret, string storedHash) => EnqueueAsync(new Work(secret, storedHash));
+
+    /// <summary>
+    /// Spends what a check costs and fails: a request naming no credential must take as long as one with a
+    /// wrong secret, and be shed the same way.
+    /// </summary>
+    public Task<BcryptCheck> VerifyDecoyAsync(string secret) => EnqueueAsync(new Work(secret, StoredHash: null));
+
+    private Task<BcryptCheck> EnqueueAsync(Work work)
+    {
+        try
+        {
+            return _queue.TryAdd(work) ? work.Result.Task : Task.FromResult(BcryptCheck.Shed);
+        }
+        catch (InvalidOperationException)
+        {
+            return Task.FromResult(BcryptCheck.Shed); // shutting down
+        }
+    }
+
+    private void Run()
+    {
+        foreach (var work in _queue.GetConsumingEnumerable())
+        {
+            try
+            {
+                if (work.StoredHash is null)
+                {
+                    _hasher.VerifyDecoy(work.Secret);
+                    work.Result.TrySetResult(BcryptCheck.Mismatch);
+                }
+                else
+                {
+                    work.Result.TrySetResult(SecretHasher.Verify(work.Secret, work.StoredHash) ? BcryptCheck.Match : BcryptCheck.Mismatch);
+                }
+            }
+            catch (Exception e)
+            {
+                LogCheckFailed(e);
+                work.Result.TrySetException(e);
+            }
+        }
+    }
+
+    public void Dispose() => _queue.CompleteAdding();
+
+    private sealed record Work(string Secret, string? StoredHash)
+    {
+        public TaskCompletionSource<BcryptCheck> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A bcrypt check failed unexpectedly.")]
+    private partial void LogCheckFailed(Exception exception);
+}

@@ -1,0 +1,161 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace AgentIdp.Core.Secrets;
+
+/// <summary>
+/// Remembers, per credential, that a secret passed a full check (bcrypt or Vault), so the next request
+/// with the same secret skips that check. It keeps an HMAC-SHA256, under a key drawn at random when the
+/// process starts, of the secret bound to the credential id, its secret version and the Vault version it
+/// was read at: never the secret, nothing that outlives the process, nothing another process could use.
+/// The caller still reads the credential row on every request and passes its versions in, so a rotation
+/// misses at once, and revocation, expiry and suspension are decided by the row, never by the cache.
+/// Only a secret that passed is remembered: a wrong one neither adds nor removes an entry, so a storm of
+/// wrong secrets cannot push other agents' entries out. When full, new credentials stay cold (expired
+/// entries are swept first) rather than evicting ones that are in use.
+/// </summary>
+public sealed class VerifiedSecretCache
+{
+    private const int TagSize = 32;
+    private const int MaxSecretBytes = 256;
+    private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(10);
+
+    private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
+    private readonly ConcurrentDictionary<Guid, Entry> _entries = new();
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _ttl;
+    private readonly int _maxEntries;
+    private int _count;
+    private long _nextSweepTicks;
+
+    public VerifiedSecretCache(IOptions<SecretCacheOptions> options, TimeProvider time)
+    {
+        _time = time;
+        _ttl = options.Value.Ttl;
+        _maxEntries = options.Value.MaxEntries;
+    }
+
+    public bool Enabled => _ttl > TimeSpan.Zero;
+
+    /// <summary>How many credentials are cached now.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>
+    /// True when <paramref name="secret"/> is the one that last passed a full check for this credential at
+    /// these versions, within the TTL. The tag is computed whether or not an entry exists, and compared in
+    /// constant time.
+    /// </summary>
+    public bool Matches(Guid credentialId, SecretVersions versions, string secret)
+    {
+        if (!Enabled)
+        {
+            return false;
+        }
+        Span<byte> presented = stackalloc byte[TagSize];
+        if (!TryComputeTag(credentialId, versions, secret, presented))
+        {
+            return false;
+        }
+        if (!_entries.TryGetValue(credentialId, out var entry))
+        {
+            return false;
+        }
+        return entry.ExpiresAtTicks > _time.GetUtcNow().UtcTicks &&
+               CryptographicOperations.FixedTimeEquals(entry.Tag, presented);
+    }
+
+    /// <summary>Records that <paramref name="secret"/> passed a full check for this credential at these versions.</summary>
+    public void Remember(Guid credentialId, SecretVersions versions, string secret)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+        var now = _time.GetUtcNow().UtcTicks;
+        var entry = new Entry { ExpiresAtTicks = now + _ttl.Ticks };
+        if (!TryComputeTag(credentialId, versions, secret, entry.Tag))
+        {
+            return;
+        }
+        while (true)
+        {
+            if (_entries.TryGetValue(credentialId, out var previous))
+            {
+                if (_entries.TryUpdate(credentialId, entry, previous))
+                {
+                    return;
+                }
+                continue; // replaced or removed meanwhile: look again
+            }
+            if (Volatile.Read(ref _count) >= _maxEntries && !SweepExpired(now))
+            {
+                return; // full of live entries: this credential stays cold
+            }
+            if (_entries.TryAdd(credentialId, entry))
+            {
+                Interlocked.Increment(ref _count);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Removes expired entries, at most once per sweep interval; true when it freed room.</summary>
+    private bool SweepExpired(long now)
+    {
+        var due = Interlocked.Read(ref _nextSweepTicks);
+        if (now < due || Interlocked.CompareExchange(ref _nextSweepTicks, now + SweepInterval.Ticks, due) != due)
+        {
+            return false;
+        }
+        foreach (var (id, entry) in _entries)
+        {
+            if (entry.ExpiresAtTicks <= now && _entries.TryRemove(new KeyValuePair<Guid, Entry>(id, entry)))
+            {
+                Interlocked.Decrement(ref _count);
+            }
+        }
+        return Volatile.Read(ref _count) < _maxEntries;
+    }
+
+    private bool TryComputeTag(Guid credentialId, SecretVersions versions, string secret, Span<byte> tag)
+    {
+        if (Encoding.UTF8.GetByteCount(secret) > MaxSecretBytes - 24)
+        {
+            return false; // far longer than any secret AgentIdP issues: never cached
+        }
+        Span<byte> input = stackalloc byte[MaxSecretBytes];
+        credentialId.TryWriteBytes(input);
+        BinaryPrimitives.WriteInt32LittleEndian(input[16..], versions.SecretVersion);
+        BinaryPrimitives.WriteInt32LittleEndian(input[20..], versions.VaultVersion ?? 0);
+        var length = 24 + Encoding.UTF8.GetBytes(secret, input[24..]);
+        try
+        {
+            HMACSHA256.HashData(_key, input[..length], tag);
+            return true;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(input[..length]);
+        }
+    }
+
+    /// <summary>A reference type, so that replacing and removing an entry compare by identity.</summary>
+    private sealed class Entry
+    {
+        public TagBytes Tag;
+        public required long ExpiresAtTicks { get; init; }
+    }
+
+    [InlineArray(TagSize)]
+    private struct TagBytes
+    {
+        private byte _first;
+    }
+}
+
+/// <summary>What a cached verification is tied to: the credential's secret version and, for Vault, the KV version read.</summary>
+public readonly record struct SecretVersions(int SecretVersion, int? VaultVersion);

@@ -1,0 +1,69 @@
+using System.Net;
+using AgentIdp.Core.Secrets;
+using AgentIdp.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AuthServer.Tests;
+
+/// <summary>
+/// bcrypt checks run one at a time with one waiting (SECRET_VERIFY_CONCURRENCY=1, SECRET_VERIFY_QUEUE=1),
+/// and a check of an unknown client costs a decoy at BCRYPT_COST 14, so a few such requests fill both
+/// for seconds: long enough to see what is shed and what is not.
+/// </summary>
+public sealed class LoadSheddingTests(LoadSheddingTests.Fixture fixture) : IClassFixture<LoadSheddingTests.Fixture>
+{
+    public sealed class Fixture : AuthServerFixture
+    {
+        protected override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>
+        {
+            ["BCRYPT_COST"] = "14",
+            ["SECRET_VERIFY_CONCURRENCY"] = "1",
+            ["SECRET_VERIFY_QUEUE"] = "1",
+        };
+    }
+
+    [Fact]
+    public async Task Beyond_the_bcrypt_queue_requests_are_shed_with_503_and_Retry_After_while_cached_agents_get_tokens()
+    {
+        var client = fixture.Client;
+        var cache = fixture.Factory.Services.GetRequiredService<VerifiedSecretCache>();
+        var (agent, credential) = await VerifiedSecretCacheTests.WarmAgentAsync(fixture.Data, client, cache);
+
+        // Unknown clients: each costs a decoy check at cost 14. One runs, one waits, the rest are shed at once.
+        var storm = Enumerable.Range(0, 6)
+            .Select(_ => client.RequestTokenAsync(Guid.NewGuid().ToString(), ClientSecret.Generate(Guid.NewGuid())))
+            .ToList();
+        var firstAnswer = await Task.WhenAny(storm);
+        using (var shed = await firstAnswer)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, shed.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(1), shed.Headers.RetryAfter?.Delta);
+            Assert.Contains("no-store", shed.Headers.CacheControl?.ToString());
+            var error = await shed.JsonAsync();
+            Assert.Equal("temporarily_unavailable", error.GetProperty("error").GetString());
+        }
+
+        // While bcrypt is saturated: the cached secret needs no check and is served...
+        using (var cached = await client.RequestTokenAsync(agent.Id.ToString(), credential.ClientSecret))
+        {
+            Assert.Equal(HttpStatusCode.OK, cached.StatusCode);
+        }
+        // ...but a wrong secret for that same credential is not decided by the cache: it needs the full check, and is shed.
+        using (var wrong = await client.RequestTokenAsync(agent.Id.ToString(), ClientSecret.Generate(credential.Credential.Id)))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, wrong.StatusCode);
+        }
+
+        var answers = await Task.WhenAll(storm);
+        var statuses = answers.Select(response => response.StatusCode).ToList();
+        foreach (var response in answers)
+        {
+            response.Dispose();
+        }
+        Assert.Equal(2, statuses.Count(status => status == HttpStatusCode.Unauthorized)); // the one that ran and the one that waited
+        Assert.Equal(4, statuses.Count(status => status == HttpStatusCode.ServiceUnavailable));
+
+        // Once the queue has drained, the same wrong secret gets its real answer.
+        await VerifiedSecretCacheTests.AssertRefusedAsync(client, agent.Id, ClientSecret.Generate(credential.Credential.Id));
+    }
+}
