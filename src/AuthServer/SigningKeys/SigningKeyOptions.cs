@@ -1,3 +1,4 @@
+using Microsoft.IdentityModel.Tokens;
 using System.ComponentModel.DataAnnotations;
 
 namespace AuthServer.SigningKeys;
@@ -15,6 +16,15 @@ public sealed class SigningKeyOptions : IValidatableObject
     [ConfigurationKeyName("SIGNING_KEY_LIFETIME_DAYS")]
     [Range(1, 3650, ErrorMessage = "SIGNING_KEY_LIFETIME_DAYS must be from 1 to 3650 (default 90).")]
     public int LifetimeDays { get; set; } = 90;
+
+    /// <summary>
+    /// The JWS algorithm of new signing keys: RS256 (RSA 2048, the default, which RFC 9068 requires
+    /// resource servers to support) or ES256 (P-256, several times cheaper to sign with).
+    /// </summary>
+    [ConfigurationKeyName("SIGNING_ALGORITHM")]
+    [AllowedValues(SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256,
+        ErrorMessage = "SIGNING_ALGORITHM must be RS256 (default) or ES256.")]
+    public string Algorithm { get; set; } = SecurityAlgorithms.RsaSha256;
 
     public byte[] DecodeEncryptionKey() => Convert.FromBase64String(EncryptionKey ?? "");
 

@@ -11,8 +11,8 @@ using OpenIddict.Server;
 
 namespace AuthServer.SigningKeys;
 
-/// <summary>The keys this replica signs with and publishes, as PostgreSQL holds them for every replica.</summary>
-public sealed record SigningKeySet(RsaSecurityKey Signing, IReadOnlyList<RsaSecurityKey> Published);
+/// <summary>The key this replica signs with and the keys it publishes (the signing one first), as PostgreSQL holds them for every replica.</summary>
+public sealed record SigningKeySet(SigningCredentials Signing, IReadOnlyList<SigningCredentials> Published);
 
 /// <summary>
 /// Keeps the token signing keys in PostgreSQL, shared by every replica and surviving restarts.
@@ -20,7 +20,9 @@ public sealed record SigningKeySet(RsaSecurityKey Signing, IReadOnlyList<RsaSecu
 /// successor is created ahead of its turn) until every token it signed has expired, and every replica
 /// switches at the same instant because the switch is a matter of time, not of messages. The ring loads
 /// before the server takes requests and reloads every few minutes; OpenIddict rebuilds its options
-/// whenever the set changes.
+/// whenever the set changes. Keys are RS256 or ES256 (SIGNING_ALGORITHM): a replica signs with the
+/// newest active key of its configured algorithm, creating one at once if there is none, and publishes
+/// the keys of both.
 /// </summary>
 public sealed partial class SigningKeyRing(
     IServiceScopeFactory scopeFactory,
@@ -30,13 +32,12 @@ public sealed partial class SigningKeyRing(
     TimeProvider time,
     ILogger<SigningKeyRing> logger) : BackgroundService, IOptionsChangeTokenSource<OpenIddictServerOptions>
 {
-    public const string Algorithm = SecurityAlgorithms.RsaSha256;
     private const int RsaKeySize = 2048;
     /// <summary>Session-less advisory lock taken while a key is created ("AIDPSKEY").</summary>
     private const long CreationLockKey = 0x4149_4450_534B_4559;
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(5);
 
-    private readonly Dictionary<string, RsaSecurityKey> _decrypted = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SigningCredentials> _decrypted = new(StringComparer.Ordinal);
     private readonly Lock _sync = new();
     private readonly SemaphoreSlim _refreshing = new(1, 1); // the timer and a caller may refresh at once
     private SigningKeySet? _current;
@@ -44,6 +45,7 @@ public sealed partial class SigningKeyRing(
 
     public SigningKeySet? Current => Volatile.Read(ref _current);
 
+    private string Algorithm => keyOptions.Value.Algorithm;
     private TimeSpan Lifetime => TimeSpan.FromDays(keyOptions.Value.LifetimeDays);
     /// <summary>A successor is created this long before the current key retires.</summary>
     private TimeSpan Lead => TimeSpan.FromTicks(Math.Min(TimeSpan.FromDays(2).Ticks, Lifetime.Ticks / 4));
@@ -93,14 +95,14 @@ public sealed partial class SigningKeyRing(
         var now = time.GetUtcNow();
 
         var rows = await LoadPublishedAsync(db, now, cancellationToken);
-        if (!rows.Any(k => k.RetiresAt > now + Lead))
+        if (!rows.Any(k => k.Algorithm == Algorithm && k.RetiresAt > now + Lead))
         {
             await CreateSuccessorAsync(db, cancellationToken);
             now = time.GetUtcNow(); // another replica may have made the key while this one waited for the lock
             rows = await LoadPublishedAsync(db, now, cancellationToken);
         }
 
-        var signing = rows.Where(k => k.ActivatesAt <= now && k.RetiresAt > now).MaxBy(k => k.ActivatesAt)
+        var signing = rows.Where(k => k.Algorithm == Algorithm && k.ActivatesAt <= now && k.RetiresAt > now).MaxBy(k => k.ActivatesAt)
             ?? throw new InvalidOperationException("No signing key is active although one was just ensured.");
         var published = rows.OrderByDescending(k => k.Id == signing.Id).ThenByDescending(k => k.ActivatesAt).Select(Decrypt).ToList();
         var next = new SigningKeySet(published[0], published);
@@ -109,8 +111,8 @@ public sealed partial class SigningKeyRing(
         lock (_sync)
         {
             var previous = _current;
-            if (previous is not null && previous.Signing.KeyId == next.Signing.KeyId &&
-                previous.Published.Select(k => k.KeyId).SequenceEqual(next.Published.Select(k => k.KeyId)))
+            if (previous is not null && previous.Signing.Kid == next.Signing.Kid &&
+                previous.Published.Select(k => k.Kid).SequenceEqual(next.Published.Select(k => k.Kid)))
             {
                 return;
             }
@@ -120,8 +122,8 @@ public sealed partial class SigningKeyRing(
         }
         changed.Cancel(); // OpenIddict's options are rebuilt from the new set
         changed.Dispose();
-        var publishedIds = next.Published.Select(k => k.KeyId).ToArray();
-        LogKeySet(next.Signing.KeyId, publishedIds);
+        var publishedIds = next.Published.Select(k => k.Kid).ToArray();
+        LogKeySet(next.Signing.Kid, next.Signing.Algorithm, publishedIds);
     }
 
     private Task<List<SigningKey>> LoadPublishedAsync(AgentIdpDbContext db, DateTimeOffset now, CancellationToken cancellationToken)
@@ -139,16 +141,13 @@ public sealed partial class SigningKeyRing(
             // Replicas starting together take turns; the others then find the key already made.
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({CreationLockKey})", cancellationToken);
             var now = time.GetUtcNow();
-            var latestRetirement = await db.SigningKeys.MaxAsync(k => (DateTimeOffset?)k.RetiresAt, cancellationToken);
+            var latestRetirement = await db.SigningKeys.Where(k => k.Algorithm == Algorithm).MaxAsync(k => (DateTimeOffset?)k.RetiresAt, cancellationToken);
             if (latestRetirement > now + Lead)
             {
                 return;
             }
             var activatesAt = latestRetirement > now ? latestRetirement.Value : now;
-            using var rsa = RSA.Create(RsaKeySize);
-            var keyId = Base64UrlEncoder.Encode(
-                JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(rsa.ExportParameters(false))).ComputeJwkThumbprint());
-            var privateKey = rsa.ExportPkcs8PrivateKey();
+            var (keyId, privateKey) = NewKey(Algorithm);
             try
             {
                 db.SigningKeys.Add(new SigningKey
@@ -173,7 +172,21 @@ public sealed partial class SigningKeyRing(
         });
     }
 
-    private RsaSecurityKey Decrypt(SigningKey key)
+    /// <summary>A new key pair: its JWK thumbprint (RFC 7638) as the kid, and its PKCS#8 private key.</summary>
+    private static (string KeyId, byte[] PrivateKey) NewKey(string algorithm)
+    {
+        if (algorithm == SecurityAlgorithms.EcdsaSha256)
+        {
+            using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var publicKey = new ECDsaSecurityKey(ECDsa.Create(ecdsa.ExportParameters(false)));
+            return (Base64UrlEncoder.Encode(JsonWebKeyConverter.ConvertFromECDsaSecurityKey(publicKey).ComputeJwkThumbprint()), ecdsa.ExportPkcs8PrivateKey());
+        }
+        using var rsa = RSA.Create(RsaKeySize);
+        return (Base64UrlEncoder.Encode(JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(rsa.ExportParameters(false))).ComputeJwkThumbprint()),
+            rsa.ExportPkcs8PrivateKey());
+    }
+
+    private SigningCredentials Decrypt(SigningKey key)
     {
         if (_decrypted.TryGetValue(key.Id, out var cached))
         {
@@ -192,11 +205,22 @@ public sealed partial class SigningKeyRing(
         }
         try
         {
-            var rsa = RSA.Create();
-            rsa.ImportPkcs8PrivateKey(privateKey, out _);
-            var securityKey = new RsaSecurityKey(rsa) { KeyId = key.Id };
-            _decrypted[key.Id] = securityKey;
-            return securityKey;
+            SecurityKey securityKey;
+            if (key.Algorithm == SecurityAlgorithms.EcdsaSha256)
+            {
+                var ecdsa = ECDsa.Create();
+                ecdsa.ImportPkcs8PrivateKey(privateKey, out _);
+                securityKey = new ECDsaSecurityKey(ecdsa) { KeyId = key.Id };
+            }
+            else
+            {
+                var rsa = RSA.Create();
+                rsa.ImportPkcs8PrivateKey(privateKey, out _);
+                securityKey = new RsaSecurityKey(rsa) { KeyId = key.Id };
+            }
+            var credentials = new SigningCredentials(securityKey, key.Algorithm);
+            _decrypted[key.Id] = credentials;
+            return credentials;
         }
         finally
         {
@@ -207,8 +231,8 @@ public sealed partial class SigningKeyRing(
     [LoggerMessage(Level = LogLevel.Error, Message = "Reloading the signing keys failed; this replica keeps the keys it has.")]
     private partial void LogRefreshFailed(Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Signing with key {KeyId}; publishing {KeyIds}.")]
-    private partial void LogKeySet(string keyId, IEnumerable<string> keyIds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Signing with key {KeyId} ({Algorithm}); publishing {KeyIds}.")]
+    private partial void LogKeySet(string keyId, string algorithm, IEnumerable<string> keyIds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created signing key {KeyId}, active from {ActivatesAt:O} to {RetiresAt:O}.")]
     private partial void LogKeyCreated(string keyId, DateTimeOffset activatesAt, DateTimeOffset retiresAt);
@@ -236,9 +260,6 @@ public sealed class ConfigureSigningCredentials(SigningKeyRing ring) : IConfigur
     public void Configure(OpenIddictServerOptions options)
     {
         var keys = ring.Current ?? throw new InvalidOperationException("The signing keys have not been loaded yet.");
-        foreach (var key in keys.Published)
-        {
-            options.SigningCredentials.Add(new SigningCredentials(key, SigningKeyRing.Algorithm));
-        }
+        options.SigningCredentials.AddRange(keys.Published);
     }
 }

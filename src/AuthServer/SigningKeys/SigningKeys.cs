@@ -27,6 +27,6 @@ public sealed class SigningKeysHealthCheck(SigningKeyRing ring) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(ring.Current is { } keys
-            ? HealthCheckResult.Healthy($"Signing with key {keys.Signing.KeyId}.")
+            ? HealthCheckResult.Healthy($"Signing with key {keys.Signing.Kid}.")
             : HealthCheckResult.Unhealthy("No signing key is loaded."));
 }

@@ -2,7 +2,6 @@ using System.Text.Json;
 using AgentIdp.Core.Audit;
 using AgentIdp.Core.Tokens;
 using AuthServer.Audit;
-using Microsoft.IdentityModel.JsonWebTokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Server.OpenIddictServerEvents;
@@ -27,7 +26,7 @@ public sealed class RecordIssuedToken(AuditTrail audit, TimeProvider time) : IOp
             return ValueTask.CompletedTask;
         }
         var now = time.GetUtcNow();
-        var token = new JsonWebToken(context.AccessToken);
+        var principal = context.AccessTokenPrincipal;
         audit.Record(AuditEvent.Create(
             AuditActions.TokenIssued, AuditOutcome.Success, now,
             agentId: credential.AgentId,
@@ -35,11 +34,11 @@ public sealed class RecordIssuedToken(AuditTrail audit, TimeProvider time) : IOp
             ip: context.Transaction.CallerIp(),
             details: JsonSerializer.Serialize(new
             {
-                jti = token.Id,
+                jti = context.Transaction.FindIssuedTokenId(),
                 credentialId = credential.CredentialId,
-                scope = context.AccessTokenPrincipal?.GetScopes() ?? [],
-                aud = token.Audiences,
-                expiresAt = token.ValidTo,
+                scope = principal?.GetScopes() ?? [],
+                aud = principal?.GetAudiences() ?? [],
+                expiresAt = principal?.GetExpirationDate() is { } expires ? DateTimeOffset.FromUnixTimeSeconds(expires.ToUnixTimeSeconds()) : (DateTimeOffset?)null,
             })));
         audit.RecordCredentialUse(credential.CredentialId, now);
         return ValueTask.CompletedTask;

@@ -1,0 +1,27 @@
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace AuthServer.Tokens;
+
+/// <summary>
+/// Access tokens carry no OpenIddict-internal claim. OpenIddict keeps <c>oi_prst</c> (the presenters) in
+/// them, which no resource server reads and every API call would carry; <c>client_id</c> says the same.
+/// </summary>
+public sealed class OmitInternalClaims : IOpenIddictServerHandler<ProcessSignInContext>
+{
+    private const string PresentersClaim = "oi_prst";
+
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
+        OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
+            .UseSingletonHandler<OmitInternalClaims>()
+            .SetOrder(OpenIddictServerHandlers.PrepareAccessTokenPrincipal.Descriptor.Order + 100)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public ValueTask HandleAsync(ProcessSignInContext context)
+    {
+        context.AccessTokenPrincipal?.RemoveClaims(PresentersClaim);
+        return ValueTask.CompletedTask;
+    }
+}
