@@ -7,7 +7,8 @@ using AgentIdp.Core.Health;
 using AgentIdp.Core.Logging;
 using AgentIdp.Core.Persistence;
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings files are read from beside the assembly, wherever the process is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 builder.Services.AddAgentIdpDatabase(builder.Configuration);
 builder.Services.AddAgentSecrets(builder.Configuration);

@@ -5,7 +5,8 @@ using AgentIdp.Core.Persistence;
 using AuthServer.SigningKeys;
 using AuthServer.Tokens;
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings files are read from beside the assembly, wherever the process is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 builder.Services.AddAgentIdpDatabase(builder.Configuration);
 builder.Services.AddAgentSecrets(builder.Configuration);

@@ -5,7 +5,6 @@ using AgentIdp.Core.Secrets;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace AgentIdp.Testing;
 
@@ -18,7 +17,7 @@ public sealed class TestData(string connectionString)
     /// <summary>bcrypt checks on a pool of their own threads, as the AuthServer runs them.</summary>
     public static readonly BcryptVerifier Bcrypt = new(Hasher, Options.Create(new SecretVerificationOptions()), NullLogger<BcryptVerifier>.Instance);
 
-    private readonly Lazy<NpgsqlDataSource> _dataSource = new(() => NpgsqlDataSource.Create(connectionString));
+    private readonly Lazy<CredentialLookup> _credentials = new(() => new CredentialLookup(new CredentialLookup.DataSource(connectionString)));
 
     public string ConnectionString => connectionString;
 
@@ -31,7 +30,7 @@ public sealed class TestData(string connectionString)
 
     /// <summary>The token path's secret check on this database; with no cache given, every check is a full one.</summary>
     public AgentSecretValidator SecretValidator(VerifiedSecretCache? cache = null, TimeProvider? time = null) =>
-        new(new CredentialLookup(_dataSource.Value), Bcrypt,
+        new(_credentials.Value, Bcrypt,
             cache ?? new VerifiedSecretCache(Options.Create(new SecretCacheOptions { TtlSeconds = 0 }), TimeProvider.System),
             time ?? TimeProvider.System);
 

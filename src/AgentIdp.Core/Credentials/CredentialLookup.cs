@@ -17,11 +17,12 @@ public sealed record CredentialRow(
     string[] Capabilities);
 
 /// <summary>
-/// The token path's one query: a credential and its agent by the credential's primary key. It is a
-/// prepared statement on a pooled connection (prepared once per physical connection), read positionally,
-/// because it runs on every token request and EF Core's query pipeline cost more than the query itself.
+/// The token path's one query: a credential and its agent by the credential's primary key, on every
+/// token request. It runs on a data source of its own with Npgsql's multiplexing, which sends the
+/// queries of concurrent requests down a few connections together and reads their answers in one go,
+/// and automatic preparation, so each connection parses and plans the statement once.
 /// </summary>
-public sealed class CredentialLookup(NpgsqlDataSource dataSource)
+public sealed class CredentialLookup(CredentialLookup.DataSource source)
 {
     private const string Sql = """
         SELECT c.agent_id, c.secret_hash, c.vault_path, c.vault_version, c.secret_version, c.status, c.expires_at,
@@ -30,11 +31,32 @@ public sealed class CredentialLookup(NpgsqlDataSource dataSource)
         WHERE c.id = $1
         """;
 
+    /// <summary>The multiplexing data source, on DATABASE_URL.</summary>
+    public sealed class DataSource(string connectionString) : IDisposable
+    {
+        /// <summary>Multiplexed queries share connections: a few carry thousands of lookups a second.</summary>
+        private const int MaxConnections = 16;
+
+        internal NpgsqlDataSource Multiplexed { get; } = Build(connectionString);
+
+        private static NpgsqlDataSource Build(string connectionString)
+        {
+            var builder = new NpgsqlDataSourceBuilder(connectionString);
+            builder.ConnectionStringBuilder.Multiplexing = true;
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 8;
+            builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+            builder.ConnectionStringBuilder.MaxPoolSize = Math.Min(builder.ConnectionStringBuilder.MaxPoolSize, MaxConnections);
+            builder.ConnectionStringBuilder.MinPoolSize = Math.Min(builder.ConnectionStringBuilder.MinPoolSize, MaxConnections);
+            return builder.Build();
+        }
+
+        public void Dispose() => Multiplexed.Dispose();
+    }
+
     public async Task<CredentialRow?> FindAsync(Guid credentialId, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(Sql, connection) { Parameters = { new NpgsqlParameter<Guid> { TypedValue = credentialId } } };
-        await command.PrepareAsync(cancellationToken);
+        await using var command = source.Multiplexed.CreateCommand(Sql);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = credentialId });
         await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow, cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {

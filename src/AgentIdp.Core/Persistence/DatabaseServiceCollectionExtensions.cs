@@ -38,6 +38,8 @@ public static class DatabaseServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SecretHasher>();
         services.TryAddScoped<CredentialSecrets>();
+        services.TryAddSingleton(provider =>
+            new CredentialLookup.DataSource(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
         services.TryAddSingleton<CredentialLookup>();
         services.TryAddSingleton<VerifiedSecretCache>();
         services.TryAddSingleton<BcryptVerifier>();

@@ -55,6 +55,12 @@ public static class OAuthServer
             {
                 server.AddEventHandler(descriptor);
             }
+            // OpenIddict walks every registered handler on each of the dozens of dispatches a request makes:
+            // those of endpoints this server does not have only cost time.
+            foreach (var descriptor in HandlersOfEndpointsNotServed)
+            {
+                server.RemoveEventHandler(descriptor);
+            }
 
             server.AddEventHandler(AuthenticateAgentClient.Descriptor)
                 .AddEventHandler(AuthenticateBearerCaller.Descriptor)
@@ -91,6 +97,19 @@ public static class OAuthServer
             aspNetCore.DisableTransportSecurityRequirement = issuer.Value.IssuerUri.Scheme == Uri.UriSchemeHttp);
         return services;
     }
+
+    /// <summary>The authorization (and pushed authorization), end-session, device and userinfo endpoints' handlers.</summary>
+    private static IEnumerable<OpenIddictServerHandlerDescriptor> HandlersOfEndpointsNotServed =>
+    [
+        .. OpenIddictServerHandlers.Authentication.DefaultHandlers,
+        .. OpenIddictServerHandlers.Session.DefaultHandlers,
+        .. OpenIddictServerHandlers.Device.DefaultHandlers,
+        .. OpenIddictServerHandlers.UserInfo.DefaultHandlers,
+        .. OpenIddictServerAspNetCoreHandlers.Authentication.DefaultHandlers,
+        .. OpenIddictServerAspNetCoreHandlers.Session.DefaultHandlers,
+        .. OpenIddictServerAspNetCoreHandlers.Device.DefaultHandlers,
+        .. OpenIddictServerAspNetCoreHandlers.UserInfo.DefaultHandlers,
+    ];
 
     public static IApplicationBuilder UseOAuthRequestGuard(this IApplicationBuilder app) => app.UseMiddleware<OAuthRequestGuard>();
 
