@@ -66,4 +66,23 @@ public sealed class LoadSheddingTests(LoadSheddingTests.Fixture fixture) : IClas
         // Once the queue has drained, the same wrong secret gets its real answer.
         await VerifiedSecretCacheTests.AssertRefusedAsync(client, agent.Id, ClientSecret.Generate(credential.Credential.Id));
     }
+
+    [Theory]
+    [InlineData("SECRET_CACHE_TTL", "-1", "SECRET_CACHE_TTL must be a number of seconds from 0 (cache off) to 86400")]
+    [InlineData("SECRET_CACHE_MAX_ENTRIES", "0", "SECRET_CACHE_MAX_ENTRIES must be from 1 to 10000000")]
+    [InlineData("SECRET_VERIFY_CONCURRENCY", "0", "SECRET_VERIFY_CONCURRENCY must be from 1 to 1024")]
+    [InlineData("SECRET_VERIFY_QUEUE", "lots", "Failed to convert configuration value 'lots' at 'SECRET_VERIFY_QUEUE'")]
+    public async Task A_malformed_cache_or_shedding_setting_stops_the_start_naming_it(string name, string value, string message)
+    {
+        var outcome = await ServiceProcess.RunAsync(typeof(AuthServerApplication).Assembly.Location, new Dictionary<string, string?>
+        {
+            ["DATABASE_URL"] = fixture.Data.ConnectionString,
+            ["ISSUER"] = AuthServerFactory.Issuer,
+            ["SIGNING_KEY_ENCRYPTION_KEY"] = AuthServerFactory.EncryptionKey,
+            [name] = value,
+        }, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, outcome.ExitCode);
+        Assert.Contains($"AuthServer cannot start: {message}", outcome.Output);
+    }
 }

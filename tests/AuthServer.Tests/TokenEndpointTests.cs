@@ -50,6 +50,19 @@ public sealed class TokenEndpointTests(AuthServerFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_token_carries_no_OpenIddict_internal_claim()
+    {
+        var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync();
+
+        var token = new JsonWebToken(await Client.GetAccessTokenAsync(agent.Id.ToString(), credential.ClientSecret));
+
+        Assert.DoesNotContain(token.Claims, claim => claim.Type.StartsWith("oi_", StringComparison.Ordinal));
+        Assert.Equal(
+            ["aud", "client_id", "credential_id", "exp", "iat", "iss", "jti", "nbf", "scope", "secret_version", "security_stamp", "sub"],
+            token.Claims.Select(claim => claim.Type).Distinct().Order());
+    }
+
+    [Fact]
     public async Task A_token_carries_only_the_requested_scopes()
     {
         var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync(["invoices:read", "invoices:write", "reports:read"]);
