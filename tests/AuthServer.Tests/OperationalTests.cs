@@ -90,6 +90,10 @@ public sealed class AuditTrailTests(ForwardedHeadersFixture fixture) : IClassFix
         using var details = JsonDocument.Parse(issued.Details);
         Assert.Equal(token.Id, details.RootElement.GetProperty("jti").GetString());
         Assert.Equal(credential.Credential.Id.ToString(), details.RootElement.GetProperty("credentialId").GetString());
+        // Taken from what was signed, not from a parse of the token: the same values all the same.
+        Assert.Equal(token.Audiences, details.RootElement.GetProperty("aud").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal(token.GetClaim("scope").Value.Split(' '), details.RootElement.GetProperty("scope").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal(token.ValidTo, details.RootElement.GetProperty("expiresAt").GetDateTime());
         var lastUsed = await TestData.EventuallyAsync(async () =>
         {
             await using var db = fixture.Data.Open();

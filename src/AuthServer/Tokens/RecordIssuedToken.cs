@@ -38,7 +38,7 @@ public sealed class RecordIssuedToken(AuditTrail audit, TimeProvider time) : IOp
                 credentialId = credential.CredentialId,
                 scope = principal?.GetScopes() ?? [],
                 aud = principal?.GetAudiences() ?? [],
-                expiresAt = principal?.GetExpirationDate() is { } expires ? DateTimeOffset.FromUnixTimeSeconds(expires.ToUnixTimeSeconds()) : (DateTimeOffset?)null,
+                expiresAt = principal?.GetExpirationDate() is { } expires ? DateTimeOffset.FromUnixTimeSeconds(expires.ToUnixTimeSeconds()).UtcDateTime : (DateTime?)null, // as the token says it: whole seconds
             })));
         audit.RecordCredentialUse(credential.CredentialId, now);
         return ValueTask.CompletedTask;
