@@ -19,6 +19,7 @@ var app = builder.Build();
 
 app.UseOAuthErrorResponses();
 app.UseOAuthRequestGuard();
+app.UseColdRequestShedding();
 app.UseAuthentication(); // OpenIddict answers its endpoints from here
 app.MapHealthEndpoints();
 

@@ -28,6 +28,8 @@ public sealed class LoadSheddingTests(LoadSheddingTests.Fixture fixture) : IClas
         var client = fixture.Client;
         var cache = fixture.Factory.Services.GetRequiredService<VerifiedSecretCache>();
         var (agent, credential) = await VerifiedSecretCacheTests.WarmAgentAsync(fixture.Data, client, cache);
+        var (introspector, introspectorCredential) = await fixture.Data.CreateAgentWithCredentialAsync(["tokens:read"]);
+        var bearer = await client.GetAccessTokenAsync(introspector.Id.ToString(), introspectorCredential.ClientSecret);
 
         // Unknown clients: each costs a decoy check at cost 14. One runs, one waits, the rest are shed at once.
         var storm = Enumerable.Range(0, 6)
@@ -43,10 +45,29 @@ public sealed class LoadSheddingTests(LoadSheddingTests.Fixture fixture) : IClas
             Assert.Equal("temporarily_unavailable", error.GetProperty("error").GetString());
         }
 
-        // While bcrypt is saturated: the cached secret needs no check and is served...
-        using (var cached = await client.RequestTokenAsync(agent.Id.ToString(), credential.ClientSecret))
+        // While bcrypt is saturated: the cached secret needs no check and is served, however it is sent...
+        foreach (var basic in new[] { true, false })
         {
+            using var cached = await client.RequestTokenAsync(agent.Id.ToString(), credential.ClientSecret, basic: basic);
             Assert.Equal(HttpStatusCode.OK, cached.StatusCode);
+        }
+        // ...and so is a caller that authenticates with a bearer token, which needs no secret check at all...
+        using (var introspection = await client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/api/v1/token/introspect")
+        {
+            Headers = { Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearer) },
+            Content = new FormUrlEncodedContent([new("token", bearer)]),
+        }))
+        {
+            Assert.Equal(HttpStatusCode.OK, introspection.StatusCode);
+            Assert.True((await introspection.JsonAsync()).GetProperty("active").GetBoolean());
+        }
+        // ...while a cold secret, sent either way, is shed at once.
+        foreach (var basic in new[] { true, false })
+        {
+            using var cold = await client.RequestTokenAsync(introspector.Id.ToString(), ClientSecret.Generate(Guid.NewGuid()), basic: basic);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, cold.StatusCode);
+            Assert.Equal("temporarily_unavailable", (await cold.JsonAsync()).GetProperty("error").GetString());
+            Assert.Equal(TimeSpan.FromSeconds(1), cold.Headers.RetryAfter?.Delta);
         }
         // ...but a wrong secret for that same credential is not decided by the cache: it needs the full check, and is shed.
         using (var wrong = await client.RequestTokenAsync(agent.Id.ToString(), ClientSecret.Generate(credential.Credential.Id)))

@@ -31,17 +31,17 @@ public sealed class AgentSecretValidator(
         // A client_id is a string compared exactly (RFC 6749 §2.2): the agent id in its canonical, lower-case form.
         if (!Guid.TryParseExact(clientId, "D", out var agentId) || !IsCanonical(agentId, clientId))
         {
-            return await DecoyAsync(clientSecret, AuthenticationFailure.UnknownClient);
+            return await DecoyAsync(clientSecret, AuthenticationFailure.UnknownClient, cancellationToken);
         }
         if (!ClientSecret.TryReadCredentialId(clientSecret, out var credentialId))
         {
-            return await DecoyAsync(clientSecret, AuthenticationFailure.MalformedSecret);
+            return await DecoyAsync(clientSecret, AuthenticationFailure.MalformedSecret, cancellationToken);
         }
 
         var credential = await credentials.FindAsync(credentialId, cancellationToken);
         if (credential is null || credential.AgentId != agentId || (credential.SecretHash is null && credential.VaultVersion is null))
         {
-            return await DecoyAsync(clientSecret, AuthenticationFailure.UnknownCredential);
+            return await DecoyAsync(clientSecret, AuthenticationFailure.UnknownCredential, cancellationToken);
         }
 
         // The secret is checked before the state, so that a revoked credential costs what a live one does.
@@ -92,7 +92,7 @@ public sealed class AgentSecretValidator(
                 return AuthenticationFailure.SecretStoreUnavailable;
             }
         }
-        return await bcrypt.VerifyAsync(clientSecret, credential.SecretHash!) switch
+        return await bcrypt.VerifyAsync(clientSecret, credential.SecretHash!, cancellationToken) switch
         {
             BcryptCheck.Match => null,
             BcryptCheck.Shed => AuthenticationFailure.Overloaded,
@@ -101,8 +101,8 @@ public sealed class AgentSecretValidator(
     }
 
     /// <summary>A request that names no credential costs what a wrong secret does, and is shed alike.</summary>
-    private async Task<SecretValidationResult> DecoyAsync(string clientSecret, AuthenticationFailure failure) =>
-        await bcrypt.VerifyDecoyAsync(clientSecret) == BcryptCheck.Shed ? AuthenticationFailure.Overloaded : failure;
+    private async Task<SecretValidationResult> DecoyAsync(string clientSecret, AuthenticationFailure failure, CancellationToken cancellationToken) =>
+        await bcrypt.VerifyDecoyAsync(clientSecret, cancellationToken) == BcryptCheck.Shed ? AuthenticationFailure.Overloaded : failure;
 
     private static bool IsCanonical(Guid id, string? text)
     {

@@ -30,14 +30,19 @@ public sealed partial class BcryptVerifier : IDisposable
         }
     }
 
+    /// <summary>Whether the queue is full now: a check asked for at this moment would be shed.</summary>
+    public bool IsSaturated => _queue.Count >= _queue.BoundedCapacity;
+
     /// <summary>Checks <paramref name="secret"/> against a stored bcrypt hash, or sheds the check when the queue is full.</summary>
-    public Task<BcryptCheck> VerifyAsync(string secret, string storedHash) => EnqueueAsync(new Work(secret, storedHash));
+    public Task<BcryptCheck> VerifyAsync(string secret, string storedHash, CancellationToken cancellationToken) =>
+        EnqueueAsync(new Work(secret, storedHash, cancellationToken));
 
     /// <summary>
     /// Spends what a check costs and fails: a request naming no credential must take as long as one with a
     /// wrong secret, and be shed the same way.
     /// </summary>
-    public Task<BcryptCheck> VerifyDecoyAsync(string secret) => EnqueueAsync(new Work(secret, StoredHash: null));
+    public Task<BcryptCheck> VerifyDecoyAsync(string secret, CancellationToken cancellationToken) =>
+        EnqueueAsync(new Work(secret, StoredHash: null, cancellationToken));
 
     private Task<BcryptCheck> EnqueueAsync(Work work)
     {
@@ -55,6 +60,11 @@ public sealed partial class BcryptVerifier : IDisposable
     {
         foreach (var work in _queue.GetConsumingEnumerable())
         {
+            if (work.Cancellation.IsCancellationRequested)
+            {
+                work.Result.TrySetCanceled(work.Cancellation); // its caller has gone: the check would be wasted
+                continue;
+            }
             try
             {
                 if (work.StoredHash is null)
@@ -77,7 +87,7 @@ public sealed partial class BcryptVerifier : IDisposable
 
     public void Dispose() => _queue.CompleteAdding();
 
-    private sealed record Work(string Secret, string? StoredHash)
+    private sealed record Work(string Secret, string? StoredHash, CancellationToken Cancellation)
     {
         public TaskCompletionSource<BcryptCheck> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

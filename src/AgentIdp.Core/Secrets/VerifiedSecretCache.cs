@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
@@ -9,14 +8,14 @@ namespace AgentIdp.Core.Secrets;
 
 /// <summary>
 /// Remembers, per credential, that a secret passed a full check (bcrypt or Vault), so the next request
-/// with the same secret skips that check. It keeps an HMAC-SHA256, under a key drawn at random when the
-/// process starts, of the secret bound to the credential id, its secret version and the Vault version it
-/// was read at: never the secret, nothing that outlives the process, nothing another process could use.
-/// The caller still reads the credential row on every request and passes its versions in, so a rotation
-/// misses at once, and revocation, expiry and suspension are decided by the row, never by the cache.
-/// Only a secret that passed is remembered: a wrong one neither adds nor removes an entry, so a storm of
-/// wrong secrets cannot push other agents' entries out. When full, new credentials stay cold (expired
-/// entries are swept first) rather than evicting ones that are in use.
+/// with the same secret skips that check. It keeps an HMAC-SHA256 of the secret bound to the credential
+/// id, under a key drawn at random when the process starts, beside the secret version and Vault version
+/// the check was made at: never the secret, nothing that outlives the process, nothing another process
+/// could use. The caller still reads the credential row on every request and passes its versions in, so
+/// a rotation misses at once, and revocation, expiry and suspension are decided by the row, never by the
+/// cache. Only a secret that passed is remembered: a wrong one neither adds nor removes an entry, so a
+/// storm of wrong secrets cannot push other agents' entries out. When full, new credentials stay cold
+/// (expired entries are swept first) rather than evicting ones that are in use.
 /// </summary>
 public sealed class VerifiedSecretCache
 {
@@ -49,23 +48,30 @@ public sealed class VerifiedSecretCache
     /// these versions, within the TTL. The tag is computed whether or not an entry exists, and compared in
     /// constant time.
     /// </summary>
-    public bool Matches(Guid credentialId, SecretVersions versions, string secret)
+    public bool Matches(Guid credentialId, SecretVersions versions, string secret) =>
+        Find(credentialId, secret) is { } entry && entry.Versions == versions;
+
+    /// <summary>
+    /// True when <paramref name="secret"/> passed a full check for its credential within the TTL, at
+    /// whatever versions: a hint, before the credential row is read, that the request will not need one.
+    /// </summary>
+    public bool Recognizes(string secret) =>
+        ClientSecret.TryReadCredentialId(secret, out var credentialId) && Find(credentialId, secret) is not null;
+
+    private Entry? Find(Guid credentialId, string secret)
     {
         if (!Enabled)
         {
-            return false;
+            return null;
         }
         Span<byte> presented = stackalloc byte[TagSize];
-        if (!TryComputeTag(credentialId, versions, secret, presented))
+        if (!TryComputeTag(credentialId, secret, presented) || !_entries.TryGetValue(credentialId, out var entry))
         {
-            return false;
+            return null;
         }
-        if (!_entries.TryGetValue(credentialId, out var entry))
-        {
-            return false;
-        }
-        return entry.ExpiresAtTicks > _time.GetUtcNow().UtcTicks &&
-               CryptographicOperations.FixedTimeEquals(entry.Tag, presented);
+        return entry.ExpiresAtTicks > _time.GetUtcNow().UtcTicks && CryptographicOperations.FixedTimeEquals(entry.Tag, presented)
+            ? entry
+            : null;
     }
 
     /// <summary>Records that <paramref name="secret"/> passed a full check for this credential at these versions.</summary>
@@ -76,8 +82,8 @@ public sealed class VerifiedSecretCache
             return;
         }
         var now = _time.GetUtcNow().UtcTicks;
-        var entry = new Entry { ExpiresAtTicks = now + _ttl.Ticks };
-        if (!TryComputeTag(credentialId, versions, secret, entry.Tag))
+        var entry = new Entry { Versions = versions, ExpiresAtTicks = now + _ttl.Ticks };
+        if (!TryComputeTag(credentialId, secret, entry.Tag))
         {
             return;
         }
@@ -121,17 +127,15 @@ public sealed class VerifiedSecretCache
         return Volatile.Read(ref _count) < _maxEntries;
     }
 
-    private bool TryComputeTag(Guid credentialId, SecretVersions versions, string secret, Span<byte> tag)
+    private bool TryComputeTag(Guid credentialId, string secret, Span<byte> tag)
     {
-        if (Encoding.UTF8.GetByteCount(secret) > MaxSecretBytes - 24)
+        if (Encoding.UTF8.GetByteCount(secret) > MaxSecretBytes - 16)
         {
             return false; // far longer than any secret AgentIdP issues: never cached
         }
         Span<byte> input = stackalloc byte[MaxSecretBytes];
         credentialId.TryWriteBytes(input);
-        BinaryPrimitives.WriteInt32LittleEndian(input[16..], versions.SecretVersion);
-        BinaryPrimitives.WriteInt32LittleEndian(input[20..], versions.VaultVersion ?? 0);
-        var length = 24 + Encoding.UTF8.GetBytes(secret, input[24..]);
+        var length = 16 + Encoding.UTF8.GetBytes(secret, input[16..]);
         try
         {
             HMACSHA256.HashData(_key, input[..length], tag);
@@ -147,6 +151,7 @@ public sealed class VerifiedSecretCache
     private sealed class Entry
     {
         public TagBytes Tag;
+        public required SecretVersions Versions { get; init; }
         public required long ExpiresAtTicks { get; init; }
     }
 

@@ -25,9 +25,7 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var path = context.Request.Path;
-        if (!HttpMethods.IsPost(context.Request.Method) ||
-            !(path.Equals(TokenPath) || path.Equals(IntrospectionPath) || path.Equals(RevocationPath)))
+        if (!IsOAuthRequest(context.Request))
         {
             await next(context);
             return;
@@ -76,9 +74,15 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
         await next(context);
     }
 
+    /// <summary>A POST to the token, introspection or revocation endpoint.</summary>
+    public static bool IsOAuthRequest(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method) &&
+        (request.Path.Equals(TokenPath) || request.Path.Equals(IntrospectionPath) || request.Path.Equals(RevocationPath));
+
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
 
-    private static Task RejectAsync(HttpContext context, int status, string error, string description)
+    /// <summary>An RFC 6749 §5.2 error document, never cached.</summary>
+    internal static Task RejectAsync(HttpContext context, int status, string error, string description)
     {
         context.Response.StatusCode = status;
         context.Response.Headers.CacheControl = "no-store";

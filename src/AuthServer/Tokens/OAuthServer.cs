@@ -113,6 +113,8 @@ public static class OAuthServer
 
     public static IApplicationBuilder UseOAuthRequestGuard(this IApplicationBuilder app) => app.UseMiddleware<OAuthRequestGuard>();
 
+    public static IApplicationBuilder UseColdRequestShedding(this IApplicationBuilder app) => app.UseMiddleware<ShedColdRequests>();
+
     /// <summary>An unexpected failure is a 500 <c>server_error</c>, with nothing of its cause in the body.</summary>
     public static IApplicationBuilder UseOAuthErrorResponses(this IApplicationBuilder app) =>
         app.UseExceptionHandler(new ExceptionHandlerOptions

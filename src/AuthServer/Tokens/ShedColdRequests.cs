@@ -1,0 +1,57 @@
+using System.Text;
+using AgentIdp.Core.RateLimiting;
+using AgentIdp.Core.Secrets;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace AuthServer.Tokens;
+
+/// <summary>
+/// While bcrypt's threads and queue are full, a request to the token, introspection or revocation endpoint
+/// that presents a client secret the verified-secret cache does not recognize would only be shed once it
+/// reached the check: it is answered 503 <c>temporarily_unavailable</c> with <c>Retry-After</c> here
+/// instead, before OpenIddict or PostgreSQL spend anything on it. So a storm of cold requests costs little
+/// more than its bytes, and the cores stay with bcrypt and with the agents whose secrets are cached.
+/// (<see cref="BcryptVerifier"/> still sheds what arrives once the queue has filled.)
+/// </summary>
+public sealed class ShedColdRequests(RequestDelegate next, BcryptVerifier bcrypt, VerifiedSecretCache cache)
+{
+    private static readonly TimeSpan RetryAfterShed = TimeSpan.FromSeconds(1);
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (bcrypt.IsSaturated && OAuthRequestGuard.IsOAuthRequest(context.Request) &&
+            await PresentedSecretAsync(context.Request) is { Length: > 0 } secret && !cache.Recognizes(secret))
+        {
+            context.Response.Headers.RetryAfter = RetryAfter.Seconds(RetryAfterShed);
+            await OAuthRequestGuard.RejectAsync(context, StatusCodes.Status503ServiceUnavailable, Errors.TemporarilyUnavailable,
+                AuthenticateAgentClient.Overloaded);
+            return;
+        }
+        await next(context);
+    }
+
+    /// <summary>The client secret of client_secret_basic (RFC 6749 §2.3.1) or client_secret_post, if any.</summary>
+    private static async ValueTask<string?> PresentedSecretAsync(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                var pair = Encoding.UTF8.GetString(Convert.FromBase64String(authorization["Basic ".Length..].Trim()));
+                var colon = pair.IndexOf(':', StringComparison.Ordinal);
+                return colon < 0 ? null : Uri.UnescapeDataString(pair[(colon + 1)..].Replace('+', ' '));
+            }
+            catch (FormatException)
+            {
+                return null; // OpenIddict answers a malformed header
+            }
+        }
+        if (!request.HasFormContentType)
+        {
+            return null;
+        }
+        var form = await request.ReadFormAsync(); // read and checked by the guard already: this is what it read
+        return form.TryGetValue(Parameters.ClientSecret, out var secret) ? secret.ToString() : null;
+    }
+}
