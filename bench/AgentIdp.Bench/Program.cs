@@ -1,0 +1,3 @@
+using AgentIdp.Bench;
+
+return await BenchCommand.RunAsync(args);
