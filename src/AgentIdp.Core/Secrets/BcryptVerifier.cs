@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -58,6 +59,7 @@ public sealed partial class BcryptVerifier : IDisposable
 
     private void Run()
     {
+        LowerThisThreadsPriority();
         foreach (var work in _queue.GetConsumingEnumerable())
         {
             if (work.Cancellation.IsCancellationRequested)
@@ -86,6 +88,31 @@ public sealed partial class BcryptVerifier : IDisposable
     }
 
     public void Dispose() => _queue.CompleteAdding();
+
+    /// <summary>
+    /// bcrypt threads run at a lower priority (nice 10 on Linux) than the request threads: a cold check
+    /// uses whatever the cores have to spare, and a cached token or a shed answer never waits behind one.
+    /// </summary>
+    private static void LowerThisThreadsPriority()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            _ = NativeMethods.setpriority(NativeMethods.PrioProcess, NativeMethods.gettid(), 10); // best effort
+        }
+    }
+
+    private static class NativeMethods
+    {
+        public const int PrioProcess = 0;
+
+        [DllImport("libc", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int setpriority(int which, int who, int priority);
+
+        [DllImport("libc")]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int gettid();
+    }
 
     private sealed record Work(string Secret, string? StoredHash, CancellationToken Cancellation)
     {
