@@ -64,34 +64,35 @@ internal sealed class Scenarios(BenchEnvironment bench)
     private async Task<IReadOnlyList<ScenarioResult>> HotAgentAsync(string algorithm, CancellationToken cancellationToken)
     {
         var name = HotName(algorithm);
-        var database = await bench.CreateDatabaseAsync(cancellationToken);
-        var agents = await new Seeder(database).AddBcryptAgentsAsync(1, BenchOptions.WarmAgentsBcryptCost, cancellationToken);
-        using var server = await AuthServerProcess.StartAsync(bench, name, database,
-            new Dictionary<string, string>(StringComparer.Ordinal) { ["SIGNING_ALGORITHM"] = algorithm }, cancellationToken);
-        var load = new TokenLoad(name, agents) { Baseline = BareName(algorithm), Algorithm = algorithm };
-        return [await load.MeasureAsync(bench, server, cancellationToken)];
+        return await BcryptAgentsAsync(name, 1, BenchOptions.WarmAgentsBcryptCost,
+            new Dictionary<string, string>(StringComparer.Ordinal) { ["SIGNING_ALGORITHM"] = algorithm },
+            agents => new TokenLoad(name, agents) { Baseline = BareName(algorithm), Algorithm = algorithm }, cancellationToken);
     }
 
     /// <summary>Many agents round-robin, all cached first: what spreading the load over many credentials costs.</summary>
     private async Task<IReadOnlyList<ScenarioResult>> ManyAgentsAsync(CancellationToken cancellationToken)
     {
         var name = $"{Options.ManyAgents:N0} agents {Rs256}";
-        var database = await bench.CreateDatabaseAsync(cancellationToken);
-        var agents = await new Seeder(database).AddBcryptAgentsAsync(Options.ManyAgents, BenchOptions.WarmAgentsBcryptCost, cancellationToken);
-        using var server = await AuthServerProcess.StartAsync(bench, name, database, DefaultSettings, cancellationToken);
-        var load = new TokenLoad(name, agents) { Baseline = HotName(Rs256), WarmEveryAgent = true };
-        return [await load.MeasureAsync(bench, server, cancellationToken)];
+        return await BcryptAgentsAsync(name, Options.ManyAgents, BenchOptions.WarmAgentsBcryptCost, DefaultSettings,
+            agents => new TokenLoad(name, agents) { Baseline = HotName(Rs256), WarmEveryAgent = true }, cancellationToken);
     }
 
     /// <summary>The cache off and the product's bcrypt cost: every token pays one full check, so the cores' verify rate bounds it.</summary>
     private async Task<IReadOnlyList<ScenarioResult>> ColdBcryptAsync(CancellationToken cancellationToken)
     {
         var name = $"cold bcrypt (cost {Options.BcryptCost})";
+        return await BcryptAgentsAsync(name, Options.ColdAgents, Options.BcryptCost, CacheOff,
+            agents => new TokenLoad(name, agents) { Baseline = VerifyRate }, cancellationToken);
+    }
+
+    /// <summary>The common shape of a row: bcrypt agents on a fresh database, a server of its own, one measured load.</summary>
+    private async Task<IReadOnlyList<ScenarioResult>> BcryptAgentsAsync(string name, int agentCount, int bcryptCost,
+        IReadOnlyDictionary<string, string> settings, Func<IReadOnlyList<SeededAgent>, TokenLoad> load, CancellationToken cancellationToken)
+    {
         var database = await bench.CreateDatabaseAsync(cancellationToken);
-        var agents = await new Seeder(database).AddBcryptAgentsAsync(Options.ColdAgents, Options.BcryptCost, cancellationToken);
-        using var server = await AuthServerProcess.StartAsync(bench, name, database, CacheOff, cancellationToken);
-        var load = new TokenLoad(name, agents) { Baseline = VerifyRate };
-        return [await load.MeasureAsync(bench, server, cancellationToken)];
+        var agents = await new Seeder(database).AddBcryptAgentsAsync(agentCount, bcryptCost, cancellationToken);
+        using var server = await AuthServerProcess.StartAsync(bench, name, database, settings, cancellationToken);
+        return [await load(agents).MeasureAsync(bench, server, cancellationToken)];
     }
 
     /// <summary>Vault-backed credentials with the cache off: every token waits for one KV v2 read from a Vault 1 ms away.</summary>

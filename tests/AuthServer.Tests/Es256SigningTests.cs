@@ -14,18 +14,8 @@ public sealed class Es256SigningTests
 
     private static async Task<TestData> NewDatabaseAsync() => new(await (await PostgresServer.SharedAsync()).CreateDatabaseAsync());
 
-    private static async Task<TokenValidationResult> ValidateAsResourceServerAsync(HttpClient client, string token, string algorithm)
-    {
-        var jwks = new JsonWebKeySet(await client.GetStringAsync("/.well-known/jwks"));
-        return await new JsonWebTokenHandler().ValidateTokenAsync(token, new TokenValidationParameters
-        {
-            ValidIssuer = AuthServerFactory.Issuer,
-            ValidAudience = "agentidp",
-            IssuerSigningKeys = jwks.GetSigningKeys(),
-            ValidTypes = ["at+jwt"],
-            ValidAlgorithms = [algorithm],
-        });
-    }
+    private static Task<TokenValidationResult> ValidateAsResourceServerAsync(HttpClient client, string token, string algorithm) =>
+        SigningKeyTests.ValidateAsResourceServerAsync(client, token, algorithm: algorithm);
 
     [Fact]
     public async Task Tokens_are_signed_with_a_stored_P256_key_that_the_jwks_publishes()

@@ -15,7 +15,8 @@ public sealed class SigningKeyTests
     private static async Task<TestData> NewDatabaseAsync() => new(await (await PostgresServer.SharedAsync()).CreateDatabaseAsync());
 
     /// <summary>What any resource server does: fetch the JWKS, validate signature, issuer, audience, type and lifetime.</summary>
-    private static async Task<TokenValidationResult> ValidateAsResourceServerAsync(HttpClient client, string token, bool validateLifetime = true)
+    internal static async Task<TokenValidationResult> ValidateAsResourceServerAsync(HttpClient client, string token, bool validateLifetime = true,
+        string algorithm = SecurityAlgorithms.RsaSha256)
     {
         var jwks = new JsonWebKeySet(await client.GetStringAsync("/.well-known/jwks"));
         return await new JsonWebTokenHandler().ValidateTokenAsync(token, new TokenValidationParameters
@@ -24,7 +25,7 @@ public sealed class SigningKeyTests
             ValidAudience = "agentidp",
             IssuerSigningKeys = jwks.GetSigningKeys(),
             ValidTypes = ["at+jwt"],
-            ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
+            ValidAlgorithms = [algorithm],
             ValidateLifetime = validateLifetime,
         });
     }
