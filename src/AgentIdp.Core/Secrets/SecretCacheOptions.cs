@@ -10,7 +10,7 @@ public sealed class SecretCacheOptions
     [Range(0, 86_400, ErrorMessage = "SECRET_CACHE_TTL must be a number of seconds from 0 (cache off) to 86400 (default 600).")]
     public int TtlSeconds { get; set; } = 600;
 
-    /// <summary>At most this many credentials are cached (about 150 bytes each); beyond it a new one stays cold.</summary>
+    /// <summary>At most this many credentials are cached (a few hundred bytes each); beyond it a new one stays cold.</summary>
     [ConfigurationKeyName("SECRET_CACHE_MAX_ENTRIES")]
     [Range(1, 10_000_000, ErrorMessage = "SECRET_CACHE_MAX_ENTRIES must be from 1 to 10000000 (default 250000).")]
     public int MaxEntries { get; set; } = 250_000;
