@@ -4,6 +4,7 @@ using AgentIdp.Core.Secrets;
 using AgentIdp.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AgentIdp.Core.Tests;
 
@@ -82,5 +83,28 @@ public sealed class AgentSecretValidatorTests : IAsyncLifetime
         Assert.Equal(AuthenticationFailure.WrongSecret, (await ValidateAsync(agent.Id.ToString(), credential.ClientSecret)).Failure);
         var result = await ValidateAsync(agent.Id.ToString(), rotated);
         Assert.Equal(2, result.Agent!.SecretVersion);
+    }
+
+    [Fact]
+    public async Task A_cache_hit_does_not_extend_the_TTL_which_runs_from_the_last_full_check()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var cache = new VerifiedSecretCache(Options.Create(new SecretCacheOptions { TtlSeconds = 600 }), time);
+        var validator = _data.SecretValidator(cache, time);
+        var (agent, credential) = await _data.CreateAgentWithCredentialAsync();
+        Task<SecretValidationResult> ValidateAsync() => validator.ValidateAsync(agent.Id.ToString(), credential.ClientSecret, CancellationToken.None);
+
+        Assert.Null((await ValidateAsync()).Failure); // the full check
+        // The stored hash no longer matches (as if replaced by hand, without a new version): only a full check can tell.
+        await using (var db = _data.Open())
+        {
+            await db.Credentials.Where(c => c.Id == credential.Credential.Id).ExecuteUpdateAsync(s => s
+                .SetProperty(c => c.SecretHash, TestData.Hasher.Hash(ClientSecret.Generate(credential.Credential.Id))));
+        }
+        time.Advance(TimeSpan.FromSeconds(500));
+        Assert.Null((await ValidateAsync()).Failure); // from the cache
+
+        time.Advance(TimeSpan.FromSeconds(101)); // 601 s after the full check, 101 s after the hit
+        Assert.Equal(AuthenticationFailure.WrongSecret, (await ValidateAsync()).Failure);
     }
 }

@@ -57,14 +57,15 @@ public sealed class FullSecretCacheTests : IAsyncLifetime
 
         await Parallel.ForEachAsync(Enumerable.Range(0, 60), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
         {
-            var (agent, credential) = strangers[i % strangers.Count];
-            var secret = (i % 3) switch
+            var (stranger, strangerCredential) = strangers[i % strangers.Count];
+            var cached = good[i % good.Count].Credential;
+            var (clientId, secret) = (i % 3) switch
             {
-                0 => ClientSecret.Generate(credential.Credential.Id), // a real credential, a wrong secret
-                1 => ClientSecret.Generate(Guid.NewGuid()), // no such credential
-                _ => ClientSecret.Generate(good[i % good.Count].Credential.Id), // a cached credential, a wrong secret
+                0 => (stranger.Id, ClientSecret.Generate(strangerCredential.Credential.Id)), // a real credential, a wrong secret
+                1 => (stranger.Id, ClientSecret.Generate(Guid.NewGuid())), // no such credential
+                _ => (cached.AgentId, ClientSecret.Generate(cached.Id)), // a cached credential, its own agent, a wrong secret
             };
-            using var response = await _client.RequestTokenAsync(agent.Id.ToString(), secret);
+            using var response = await _client.RequestTokenAsync(clientId.ToString(), secret);
             Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
         });
 

@@ -81,8 +81,10 @@ public sealed class LoadSheddingTests(LoadSheddingTests.Fixture fixture) : IClas
         {
             response.Dispose();
         }
-        Assert.Equal(2, statuses.Count(status => status == HttpStatusCode.Unauthorized)); // the one that ran and the one that waited
-        Assert.Equal(4, statuses.Count(status => status == HttpStatusCode.ServiceUnavailable));
+        // The one that ran and, unless the thread was slow to take the first, the one that waited; the rest were shed.
+        var checkedCount = statuses.Count(status => status == HttpStatusCode.Unauthorized);
+        Assert.InRange(checkedCount, 1, 2);
+        Assert.Equal(6 - checkedCount, statuses.Count(status => status == HttpStatusCode.ServiceUnavailable));
 
         // Once the queue has drained, the same wrong secret gets its real answer.
         await VerifiedSecretCacheTests.AssertRefusedAsync(client, agent.Id, ClientSecret.Generate(credential.Credential.Id));

@@ -46,8 +46,8 @@ public sealed class AgentSecretValidator(
 
         // The secret is checked before the state, so that a revoked credential costs what a live one does.
         var versions = new SecretVersions(credential.SecretVersion, credential.VaultVersion);
-        if (!cache.Matches(credentialId, versions, clientSecret) &&
-            await VerifyAsync(credential, clientSecret, cancellationToken) is { } failure)
+        var fullCheck = !cache.Matches(credentialId, versions, clientSecret);
+        if (fullCheck && await VerifyAsync(credential, clientSecret, cancellationToken) is { } failure)
         {
             return failure;
         }
@@ -65,7 +65,10 @@ public sealed class AgentSecretValidator(
                 ? AuthenticationFailure.AgentSuspended
                 : AuthenticationFailure.AgentDecommissioned;
         }
-        cache.Remember(credentialId, versions, clientSecret);
+        if (fullCheck)
+        {
+            cache.Remember(credentialId, versions, clientSecret); // a hit does not extend the TTL: it runs from the full check
+        }
         return new VerifiedCredential(agentId, credentialId, credential.SecretVersion, credential.SecurityStamp, credential.Capabilities, credential.ExpiresAt);
     }
 

@@ -49,7 +49,13 @@ public sealed partial class BcryptVerifier : IDisposable
     {
         try
         {
-            return _queue.TryAdd(work) ? work.Result.Task : Task.FromResult(BcryptCheck.Shed);
+            if (!_queue.TryAdd(work))
+            {
+                return Task.FromResult(BcryptCheck.Shed);
+            }
+            // A caller that goes away gets its answer at once; the worker then skips the check.
+            work.Cancellation.Register(static state => ((Work)state!).Result.TrySetCanceled(), work);
+            return work.Result.Task;
         }
         catch (InvalidOperationException)
         {
@@ -95,9 +101,17 @@ public sealed partial class BcryptVerifier : IDisposable
     /// </summary>
     private static void LowerThisThreadsPriority()
     {
-        if (OperatingSystem.IsLinux())
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        try
         {
             _ = NativeMethods.setpriority(NativeMethods.PrioProcess, NativeMethods.gettid(), 10); // best effort
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // a libc without gettid or setpriority: the checks run at normal priority
         }
     }
 

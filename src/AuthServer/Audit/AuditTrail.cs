@@ -96,8 +96,13 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
             }
             catch (PostgresException e) when (attempt == 1 && !e.IsTransient)
             {
-                // PostgreSQL refused the batch: write the events one by one so that one bad event cannot sink the others.
+                // PostgreSQL refused the batch: write the events one by one so that one bad event cannot sink the
+                // others, and the credentials' last use on its own.
                 LogWriteRetry(e, batch.Count, attempt);
+                await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+                {
+                    await RecordUsesAsync(connection, uses, cancellationToken);
+                }
                 await WriteOneByOneAsync(batch, cancellationToken);
                 return;
             }

@@ -36,6 +36,8 @@ public sealed partial class SigningKeyRing(
     /// <summary>Session-less advisory lock taken while a key is created ("AIDPSKEY").</summary>
     private const long CreationLockKey = 0x4149_4450_534B_4559;
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(5);
+    /// <summary>How long the first key of a newly configured algorithm is published before it signs: two reloads.</summary>
+    public static readonly TimeSpan FirstKeyLead = RefreshInterval * 2;
 
     private readonly Dictionary<string, SigningCredentials> _decrypted = new(StringComparer.Ordinal);
     private readonly Lock _sync = new();
@@ -102,7 +104,10 @@ public sealed partial class SigningKeyRing(
             rows = await LoadPublishedAsync(db, now, cancellationToken);
         }
 
-        var signing = rows.Where(k => k.Algorithm == Algorithm && k.ActivatesAt <= now && k.RetiresAt > now).MaxBy(k => k.ActivatesAt)
+        // Just after SIGNING_ALGORITHM changed, the new algorithm's first key is published but not yet active:
+        // the other algorithm's key signs until every replica has loaded it.
+        var active = rows.Where(k => k.ActivatesAt <= now && k.RetiresAt > now).ToList();
+        var signing = (active.Where(k => k.Algorithm == Algorithm).MaxBy(k => k.ActivatesAt) ?? active.MaxBy(k => k.ActivatesAt))
             ?? throw new InvalidOperationException("No signing key is active although one was just ensured.");
         var published = rows.OrderByDescending(k => k.Id == signing.Id).ThenByDescending(k => k.ActivatesAt).Select(Decrypt).ToList();
         var next = new SigningKeySet(published[0], published);
@@ -146,7 +151,10 @@ public sealed partial class SigningKeyRing(
             {
                 return;
             }
-            var activatesAt = latestRetirement > now ? latestRetirement.Value : now;
+            // A successor takes over when its predecessor retires. The first key of an algorithm waits until every
+            // replica has reloaded and published it, unless no key signs at all yet (a new deployment).
+            var anyActive = await db.SigningKeys.AnyAsync(k => k.ActivatesAt <= now && k.RetiresAt > now, cancellationToken);
+            var activatesAt = latestRetirement > now ? latestRetirement.Value : anyActive ? now + FirstKeyLead : now;
             var (keyId, privateKey) = NewKey(Algorithm);
             try
             {
