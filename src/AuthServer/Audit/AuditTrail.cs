@@ -99,10 +99,7 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
                 // PostgreSQL refused the batch: write the events one by one so that one bad event cannot sink the
                 // others, and the credentials' last use on its own.
                 LogWriteRetry(e, batch.Count, attempt);
-                await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-                {
-                    await RecordUsesAsync(connection, uses, cancellationToken);
-                }
+                await WriteUsesAloneAsync(uses, cancellationToken);
                 await WriteOneByOneAsync(batch, cancellationToken);
                 return;
             }
@@ -119,6 +116,20 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
         }
     }
 
+    /// <summary>The credentials' last use, when the batch it came with was refused; lost (and logged) if refused too.</summary>
+    private async Task WriteUsesAloneAsync(KeyValuePair<Guid, DateTimeOffset>[] uses, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await RecordUsesAsync(connection, uses, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogUsesLost(e, uses.Length);
+        }
+    }
+
     private async Task WriteOneByOneAsync(List<AuditEvent> batch, CancellationToken cancellationToken)
     {
         var lost = 0;
@@ -129,9 +140,9 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
                 await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
                 await CopyAsync(connection, [auditEvent], cancellationToken);
             }
-            catch (PostgresException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                lost++;
+                lost++; // this event refused, or PostgreSQL gone: counted, and the writer carries on
             }
         }
         if (lost > 0)
@@ -190,6 +201,9 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing {Count} audit events failed (attempt {Attempt}); retrying.")]
     private partial void LogWriteRetry(Exception exception, int count, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the last use of {Count} credentials failed; it is lost.")]
+    private partial void LogUsesLost(Exception exception, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Count} audit events failed; they are lost.")]
     private partial void LogWriteFailed(Exception? exception, int count);
