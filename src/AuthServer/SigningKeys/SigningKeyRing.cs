@@ -94,9 +94,9 @@ public sealed partial class SigningKeyRing(
     {
         await using var scope = scopeFactory.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentIdpDbContext>();
+        var rows = await LoadPublishedAsync(db, time.GetUtcNow(), cancellationToken);
+        // Read after the rows: a key that another replica committed while they were read is already active by now.
         var now = time.GetUtcNow();
-
-        var rows = await LoadPublishedAsync(db, now, cancellationToken);
         if (!rows.Any(k => k.Algorithm == Algorithm && k.RetiresAt > now + Lead))
         {
             await CreateSuccessorAsync(db, cancellationToken);
