@@ -77,7 +77,6 @@ public sealed class TestData(string connectionString)
         return (agent, await IssueCredentialAsync(agent.Id));
     }
 
-    /// <summary>Polls until <paramref name="condition"/> holds: for effects written in the background (the audit queue).</summary>
     /// <summary>Gives a bcrypt credential a new secret, as a rotation in bcrypt mode does.</summary>
     public static string Rotate(Credential credential)
     {
@@ -88,6 +87,7 @@ public sealed class TestData(string connectionString)
         return secret;
     }
 
+    /// <summary>Polls <paramref name="probe"/> until it returns a value: for effects written in the background (the audit queue).</summary>
     public static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null) where T : class
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentIdp.Core.Vault;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Time.Testing;
 
 namespace AgentIdp.Vault.Tests;
 
@@ -91,17 +91,31 @@ public sealed class VaultAuthMethodTests : IAsyncLifetime
         Assert.Contains(_server.Requests, r => r.Path == "/v1/auth/approle/login" && r.Status == 200);
     }
 
+    /// <summary>Each service (AuthServer and admin API) runs its own renewal loop against the same Vault.</summary>
+    private const int RenewalLoops = 2;
+
+    /// <summary>
+    /// Waits until every renewal loop sleeps on a delay started after <paramref name="mark"/> (longer than
+    /// <paramref name="longerThan"/>), then advances fake time past the longest of them: advancing before a
+    /// loop has started its delay would be lost.
+    /// </summary>
+    private static async Task WakeRenewalLoopsAsync(WatchedTimeProvider time, int mark, TimeSpan longerThan)
+    {
+        var waits = await time.WaitForDelaysAsync(mark, due => due > longerThan, RenewalLoops);
+        time.Advance(waits.Max() + TimeSpan.FromSeconds(1));
+    }
+
     [Fact]
     public async Task A_renewable_token_is_renewed_at_two_thirds_of_its_ttl_and_outlives_it()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new WatchedTimeProvider(DateTimeOffset.UtcNow);
         await using var server = await VaultTestServer.StartAsync(time);
         var token = server.CreateToken(VaultTestServer.AgentIdpPolicy(), TimeSpan.FromSeconds(90), renewable: true);
         await using var env = await StartAsync(new() { ["VAULT_TOKEN"] = token }, time, server);
         Assert.True(await CanWriteAsync(env));
 
-        time.Advance(TimeSpan.FromSeconds(61));
-        await TestData.EventuallyAsync(() => Task.FromResult(server.Requests.Any(r => r.Path == "/v1/auth/token/renew-self" && r.Status == 200) ? "renewed" : null));
+        await WakeRenewalLoopsAsync(time, mark: 0, longerThan: TimeSpan.FromSeconds(50)); // two thirds of 90 s
+        await TestData.EventuallyAsync(() => Task.FromResult(server.Requests.Count(r => r.Path == "/v1/auth/token/renew-self" && r.Status == 200) >= RenewalLoops ? "renewed" : null));
         time.Advance(TimeSpan.FromSeconds(40)); // past the first TTL: only a renewal keeps it alive
 
         Assert.True(await CanWriteAsync(env));
@@ -110,18 +124,20 @@ public sealed class VaultAuthMethodTests : IAsyncLifetime
     [Fact]
     public async Task A_token_whose_lookup_failed_at_start_is_looked_up_again_and_renewed_once_Vault_is_back()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new WatchedTimeProvider(DateTimeOffset.UtcNow);
         await using var server = await VaultTestServer.StartAsync(time);
         var token = server.CreateToken(VaultTestServer.AgentIdpPolicy(), TimeSpan.FromSeconds(90), renewable: true);
         server.Fault = VaultFault.Down;
         await using var env = await StartAsync(new() { ["VAULT_TOKEN"] = token }, time, server);
-        await TestData.EventuallyAsync(() => Task.FromResult(server.Requests.Any(r => r.Path == "/v1/auth/token/lookup-self") ? "tried" : null));
+        // Each loop's lookup fails, after the Vault client's own short retry backoff, and it waits to retry.
+        await time.AdvanceUntilAsync(() => time.CountDelays(0, due => due == VaultTokenRenewal.Retry) >= RenewalLoops, TimeSpan.FromMilliseconds(100));
 
         server.Fault = VaultFault.None;
-        time.Advance(TimeSpan.FromSeconds(16)); // the renewal loop tries again after a failure
-        await TestData.EventuallyAsync(() => Task.FromResult(server.Requests.Any(r => r.Path == "/v1/auth/token/lookup-self" && r.Status == 200) ? "looked up" : null));
-        time.Advance(TimeSpan.FromSeconds(61));
-        await TestData.EventuallyAsync(() => Task.FromResult(server.Requests.Any(r => r.Path == "/v1/auth/token/renew-self" && r.Status == 200) ? "renewed" : null));
+        var mark = time.DelaysStarted;
+        time.Advance(VaultTokenRenewal.Retry);
+        await TestData.EventuallyAsync(() => Task.FromResult(server.Requests.Count(r => r.Path == "/v1/auth/token/lookup-self" && r.Status == 200) >= RenewalLoops ? "looked up" : null));
+        await WakeRenewalLoopsAsync(time, mark, longerThan: VaultTokenRenewal.Retry); // now sleeping until two thirds of the TTL
+        await TestData.EventuallyAsync(() => Task.FromResult(server.Requests.Count(r => r.Path == "/v1/auth/token/renew-self" && r.Status == 200) >= RenewalLoops ? "renewed" : null));
         time.Advance(TimeSpan.FromSeconds(30)); // past the first TTL
 
         Assert.True(await CanWriteAsync(env));
@@ -130,7 +146,7 @@ public sealed class VaultAuthMethodTests : IAsyncLifetime
     [Fact]
     public async Task A_login_token_that_cannot_be_renewed_is_replaced_by_logging_in_again()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new WatchedTimeProvider(DateTimeOffset.UtcNow);
         await using var server = await VaultTestServer.StartAsync(time);
         server.AddAppRole("role-1", "secret-1", VaultTestServer.AgentIdpPolicy(), TimeSpan.FromSeconds(90), renewable: false);
         await using var env = await StartAsync(new()
@@ -140,8 +156,8 @@ public sealed class VaultAuthMethodTests : IAsyncLifetime
         Assert.True(await CanWriteAsync(env));
         var logins = server.Requests.Count(r => r.Path == "/v1/auth/approle/login");
 
-        time.Advance(TimeSpan.FromSeconds(61));
-        await TestData.EventuallyAsync(() => Task.FromResult(server.Requests.Count(r => r.Path == "/v1/auth/approle/login") > logins ? "again" : null));
+        await WakeRenewalLoopsAsync(time, mark: 0, longerThan: TimeSpan.FromSeconds(50)); // two thirds of 90 s
+        await TestData.EventuallyAsync(() => Task.FromResult(server.Requests.Count(r => r.Path == "/v1/auth/approle/login") >= logins + RenewalLoops ? "again" : null));
         time.Advance(TimeSpan.FromSeconds(40));
 
         Assert.True(await CanWriteAsync(env));
