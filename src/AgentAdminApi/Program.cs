@@ -6,6 +6,7 @@ using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Health;
 using AgentIdp.Core.Logging;
 using AgentIdp.Core.Persistence;
+using AgentIdp.Core.Secrets;
 
 // Settings files are read from beside the assembly, wherever the process is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });

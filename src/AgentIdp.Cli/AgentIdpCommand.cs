@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AgentIdp.Core.Persistence;
+using AgentIdp.Core.Secrets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

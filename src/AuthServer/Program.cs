@@ -2,6 +2,7 @@ using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Health;
 using AgentIdp.Core.Logging;
 using AgentIdp.Core.Persistence;
+using AgentIdp.Core.Secrets;
 using AuthServer.SigningKeys;
 using AuthServer.Tokens;
 

@@ -1,4 +1,5 @@
 using AgentIdp.Core.Agents;
+using AgentIdp.Core.Errors;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 

@@ -7,6 +7,7 @@ using AgentAdminApi.Security;
 using AgentIdp.Core.Agents;
 using AgentIdp.Core.Audit;
 using AgentIdp.Core.Credentials;
+using AgentIdp.Core.Errors;
 using AgentIdp.Core.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentIdp.Core.Errors;
 using AgentIdp.Core.Vault;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;

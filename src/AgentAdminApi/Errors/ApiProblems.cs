@@ -1,25 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
-namespace AgentAdminApi.Errors;
+using AgentIdp.Core.Errors;
 
-/// <summary>The stable <c>code</c> of every error the admin API answers, defined once.</summary>
-public static class ErrorCodes
-{
-    public const string ValidationError = "VALIDATION_ERROR";
-    public const string Unauthorized = "UNAUTHORIZED";
-    public const string Forbidden = "FORBIDDEN";
-    public const string AgentNotFound = "AGENT_NOT_FOUND";
-    public const string CredentialNotFound = "CREDENTIAL_NOT_FOUND";
-    public const string AuditEventNotFound = "AUDIT_EVENT_NOT_FOUND";
-    public const string AgentAlreadyExists = "AGENT_ALREADY_EXISTS";
-    public const string AgentAlreadyDecommissioned = "AGENT_ALREADY_DECOMMISSIONED";
-    public const string CredentialAlreadyRevoked = "CREDENTIAL_ALREADY_REVOKED";
-    public const string RateLimitExceeded = "RATE_LIMIT_EXCEEDED";
-    public const string VaultWriteError = "VAULT_WRITE_ERROR";
-    public const string VaultReadError = "VAULT_READ_ERROR";
-    public const string InternalError = "INTERNAL_ERROR";
-}
+namespace AgentAdminApi.Errors;
 
 /// <summary>
 /// RFC 9457 problem documents (<c>application/problem+json</c>) with the <c>code</c> member and, for

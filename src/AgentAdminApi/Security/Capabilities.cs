@@ -4,6 +4,7 @@ using AgentAdminApi.Audit;
 using AgentAdminApi.Errors;
 using AgentIdp.Core.Agents;
 using AgentIdp.Core.Audit;
+using AgentIdp.Core.Errors;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AgentIdp.Core.Audit;
+using AgentIdp.Core.Errors;
 using AgentIdp.Core.Secrets;
 using AuthServer.Audit;
 using OpenIddict.Server;
@@ -18,7 +19,7 @@ public sealed class AuthenticateAgentClient(AgentSecretValidator validator, Audi
     : IOpenIddictServerHandler<ProcessAuthenticationContext>
 {
     public const string InvalidCredentials = "The client credentials are invalid.";
-    public const string VaultReadError = "VAULT_READ_ERROR: the secret store that holds this credential could not be read; retry later.";
+    public const string VaultReadError = ErrorCodes.VaultReadError + ": the secret store that holds this credential could not be read; retry later.";
     public const string Overloaded = "The server is busy checking other clients' secrets; retry after the number of seconds in Retry-After.";
 
     private static readonly TimeSpan ShedRetryAfter = TimeSpan.FromSeconds(1);
