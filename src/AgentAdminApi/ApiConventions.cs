@@ -1,3 +1,4 @@
+using AgentIdp.Core.Http;
 using AgentIdp.Core.RateLimiting;
 using System.Text.Json.Serialization;
 using System.Threading.RateLimiting;
@@ -52,13 +53,7 @@ public static class ApiConventions
                 var caller = context.User.AgentId()?.ToString() ?? context.Connection.RemoteIpAddress?.ToString() ?? "anonymous";
                 return perMinute == 0
                     ? RateLimitPartition.GetNoLimiter(caller)
-                    : RateLimitPartition.GetTokenBucketLimiter(caller, _ => new TokenBucketRateLimiterOptions
-                    {
-                        TokenLimit = perMinute,
-                        TokensPerPeriod = Math.Max(1, perMinute / 60),
-                        ReplenishmentPeriod = TimeSpan.FromSeconds(perMinute >= 60 ? 1 : 60.0 / perMinute),
-                        QueueLimit = 0,
-                    });
+                    : RateLimitPartition.GetTokenBucketLimiter(caller, _ => TokenBuckets.PerMinute(perMinute));
             });
         });
         return services;
@@ -79,14 +74,10 @@ public static class ApiConventions
         });
         app.Use(async (context, next) =>
         {
-            if (context.Request.ContentLength > ApiExceptionHandler.MaxBodyBytes)
+            if (RequestBodyLimit.Exceeds(context, ApiExceptionHandler.MaxBodyBytes))
             {
-                await ApiProblems.Validation("body", $"The request body is larger than {ApiExceptionHandler.MaxBodyBytes / 1024} KiB.").ExecuteAsync(context);
+                await ApiProblems.Validation("body", RequestBodyLimit.TooLarge(ApiExceptionHandler.MaxBodyBytes)).ExecuteAsync(context);
                 return;
-            }
-            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-            {
-                limit.MaxRequestBodySize = ApiExceptionHandler.MaxBodyBytes;
             }
             await next(context);
         });

@@ -102,7 +102,7 @@ internal static class BootstrapAdminCommand
         db.AuditEvents.Add(AuditEvent.Create(AuditActions.CredentialGenerated, AuditOutcome.Success, now, agent.Id,
             details: JsonSerializer.Serialize(new
             {
-                via = "agentidp bootstrap-admin", credentialId = credential.Id, storage = credential.IsVaultBacked ? "vault" : "bcrypt",
+                via = "agentidp bootstrap-admin", credentialId = credential.Id, storage = credential.Storage,
             })));
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);

@@ -18,7 +18,7 @@ public record CredentialResponse(
         credential.Id,
         credential.AgentId,
         StatusOf(credential, now),
-        credential.IsVaultBacked ? "vault" : "bcrypt",
+        credential.Storage,
         ApiTime.Utc(credential.CreatedAt),
         ApiTime.Utc(credential.ExpiresAt),
         ApiTime.Utc(credential.RotatedAt),

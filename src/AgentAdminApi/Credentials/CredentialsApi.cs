@@ -68,7 +68,7 @@ public static class CredentialsApi
         await using var secret = await secrets.WriteNewAsync(agentId, credential.Id, cancellationToken);
         await secret.ApplyAsync(credential, cancellationToken);
         db.Credentials.Add(credential);
-        audit.Record(AuditActions.CredentialGenerated, agentId, new { credentialId = credential.Id, expiresAt, storage = StorageOf(credential) });
+        audit.Record(AuditActions.CredentialGenerated, agentId, new { credentialId = credential.Id, expiresAt, storage = credential.Storage });
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         secret.Complete();
@@ -112,7 +112,7 @@ public static class CredentialsApi
         credential.RotatedAt = now;
         audit.Record(AuditActions.CredentialRotated, agentId, new
         {
-            credentialId, secretVersion = credential.SecretVersion, storage = StorageOf(credential), movedToVault,
+            credentialId, secretVersion = credential.SecretVersion, storage = credential.Storage, movedToVault,
         });
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -134,15 +134,13 @@ public static class CredentialsApi
         credential.Status = CredentialStatus.Revoked;
         credential.RevokedAt = time.GetUtcNow();
         await secrets.QueueDestructionAsync(credential, cancellationToken);
-        audit.Record(AuditActions.CredentialRevoked, agentId, new { credentialId, storage = StorageOf(credential) });
+        audit.Record(AuditActions.CredentialRevoked, agentId, new { credentialId, storage = credential.Storage });
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         // Revoked first, destroyed second: the revocation holds even while Vault is away, and the cleanup pass finishes the job.
         await secrets.DestroyQueuedAsync(credential, cancellationToken);
         return TypedResults.NoContent();
     }
-
-    private static string StorageOf(Credential credential) => credential.IsVaultBacked ? "vault" : "bcrypt";
 
     /// <summary>
     /// Locks the agent, then finds its active credential; otherwise the problem to answer (and, for a

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AgentIdp.Core.Errors;
+using AgentIdp.Core.Http;
 using AgentIdp.Core.Vault;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -48,7 +49,7 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
         }
         if (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return new() { ["body"] = [$"The request body is larger than {MaxBodyBytes / 1024} KiB."] };
+            return new() { ["body"] = [RequestBodyLimit.TooLarge(MaxBodyBytes)] };
         }
         if (exception.InnerException is JsonException json)
         {

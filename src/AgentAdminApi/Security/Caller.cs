@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using AgentIdp.Core.Tokens;
 
 namespace AgentAdminApi.Security;
 
@@ -6,8 +7,8 @@ namespace AgentAdminApi.Security;
 public static class Caller
 {
     public static Guid? AgentId(this ClaimsPrincipal user) =>
-        Guid.TryParse(user.FindFirst("sub")?.Value, out var id) ? id : null;
+        Guid.TryParse(user.FindFirst(RegisteredClaims.Subject)?.Value, out var id) ? id : null;
 
     public static bool Holds(this ClaimsPrincipal user, string capability) =>
-        user.FindAll("scope").SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Contains(capability, StringComparer.Ordinal);
+        user.FindAll(RegisteredClaims.Scope).SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Contains(capability, StringComparer.Ordinal);
 }

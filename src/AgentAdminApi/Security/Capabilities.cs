@@ -13,11 +13,12 @@ namespace AgentAdminApi.Security;
 /// <summary>The authorization policies of the admin API: a capability (scope), or the caller acting on itself.</summary>
 public static class Capabilities
 {
-    public const string AgentsRead = "agents:read";
-    public const string AgentsWrite = "agents:write";
-    public const string AuditRead = "audit:read";
-    public const string AgentsReadOrSelf = "agents:read-or-self";
-    public const string AgentsWriteOrSelf = "agents:write-or-self";
+    public const string AgentsRead = AdminCapabilities.AgentsRead;
+    public const string AgentsWrite = AdminCapabilities.AgentsWrite;
+    public const string AuditRead = AdminCapabilities.AuditRead;
+    public const string AgentsReadOrSelf = AdminCapabilities.AgentsRead + OrSelf;
+    public const string AgentsWriteOrSelf = AdminCapabilities.AgentsWrite + OrSelf;
+    private const string OrSelf = "-or-self";
 
     public static IServiceCollection AddAgentCapabilities(this IServiceCollection services)
     {
@@ -26,13 +27,16 @@ public static class Capabilities
         services.AddAuthorizationBuilder()
             // Every endpoint needs a valid token unless it says otherwise (health, OpenAPI).
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
-            .AddPolicy(AgentsRead, policy => policy.AddRequirements(new CapabilityRequirement(AdminCapabilities.AgentsRead, OrSelf: false)))
-            .AddPolicy(AgentsWrite, policy => policy.AddRequirements(new CapabilityRequirement(AdminCapabilities.AgentsWrite, OrSelf: false)))
-            .AddPolicy(AuditRead, policy => policy.AddRequirements(new CapabilityRequirement(AdminCapabilities.AuditRead, OrSelf: false)))
-            .AddPolicy(AgentsReadOrSelf, policy => policy.AddRequirements(new CapabilityRequirement(AdminCapabilities.AgentsRead, OrSelf: true)))
-            .AddPolicy(AgentsWriteOrSelf, policy => policy.AddRequirements(new CapabilityRequirement(AdminCapabilities.AgentsWrite, OrSelf: true)));
+            .AddPolicy(AgentsRead, Require(AdminCapabilities.AgentsRead, orSelf: false))
+            .AddPolicy(AgentsWrite, Require(AdminCapabilities.AgentsWrite, orSelf: false))
+            .AddPolicy(AuditRead, Require(AdminCapabilities.AuditRead, orSelf: false))
+            .AddPolicy(AgentsReadOrSelf, Require(AdminCapabilities.AgentsRead, orSelf: true))
+            .AddPolicy(AgentsWriteOrSelf, Require(AdminCapabilities.AgentsWrite, orSelf: true));
         return services;
     }
+
+    private static Action<AuthorizationPolicyBuilder> Require(string capability, bool orSelf) =>
+        policy => policy.AddRequirements(new CapabilityRequirement(capability, orSelf));
 
     /// <summary>The token holds <see cref="Capability"/> as a scope; or, with <see cref="OrSelf"/>, the route's agent is the caller.</summary>
     public sealed record CapabilityRequirement(string Capability, bool OrSelf) : IAuthorizationRequirement;

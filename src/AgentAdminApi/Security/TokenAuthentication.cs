@@ -29,7 +29,7 @@ public static class TokenAuthentication
             bearer.TokenValidationParameters.ValidIssuer = issuer.Issuer;
             bearer.TokenValidationParameters.ValidAudience = issuer.Audience;
             bearer.TokenValidationParameters.ValidTypes = ["at+jwt"];
-            bearer.TokenValidationParameters.NameClaimType = "sub";
+            bearer.TokenValidationParameters.NameClaimType = RegisteredClaims.Subject;
             bearer.Events = new JwtBearerEvents
             {
                 OnTokenValidated = RejectTokensThatNoLongerStandAsync,

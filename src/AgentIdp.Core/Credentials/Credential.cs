@@ -1,6 +1,9 @@
 namespace AgentIdp.Core.Credentials;
 
-/// <summary>One client secret of an agent. The secret itself is never stored: only its bcrypt hash.</summary>
+/// <summary>
+/// One client secret of an agent. The secret itself is never stored here: only its bcrypt hash, or where
+/// Vault keeps it.
+/// </summary>
 public sealed class Credential
 {
     public Guid Id { get; set; }
@@ -24,6 +27,9 @@ public sealed class Credential
 
     public bool IsVaultBacked => VaultPath is not null && VaultVersion is not null;
 
+    /// <summary>Where the secret is checked: <see cref="CredentialStorage.Vault"/> or <see cref="CredentialStorage.Bcrypt"/>.</summary>
+    public string Storage => IsVaultBacked ? CredentialStorage.Vault : CredentialStorage.Bcrypt;
+
     /// <summary>Incremented by each rotation; tokens carry it, so tokens issued before a rotation stop being valid.</summary>
     public int SecretVersion { get; set; } = 1;
 
@@ -36,3 +42,10 @@ public sealed class Credential
 }
 
 public enum CredentialStatus { Active, Revoked }
+
+/// <summary>The names of the places a credential's secret lives, as the API and the audit log give them.</summary>
+public static class CredentialStorage
+{
+    public const string Bcrypt = "bcrypt";
+    public const string Vault = "vault";
+}

@@ -41,12 +41,12 @@ public sealed class AgentIdpDbContext(DbContextOptions<AgentIdpDbContext> option
                 t.HasCheckConstraint("ck_agents_agent_type",
                     "agent_type IN ('screener', 'classifier', 'orchestrator', 'extractor', 'summarizer', 'router', 'monitor', 'custom')");
                 t.HasCheckConstraint("ck_agents_deployment_env", "deployment_env IN ('development', 'staging', 'production')");
-                t.HasCheckConstraint("ck_agents_owner_length", "char_length(owner) BETWEEN 1 AND 128");
+                t.HasCheckConstraint("ck_agents_owner_length", $"char_length(owner) BETWEEN 1 AND {AgentRules.MaxOwnerLength}");
                 t.HasCheckConstraint("ck_agents_capabilities_not_empty", "cardinality(capabilities) > 0");
             });
-            agent.Property(a => a.Email).HasMaxLength(320);
-            agent.Property(a => a.Version).HasMaxLength(256);
-            agent.Property(a => a.Owner).HasMaxLength(128);
+            agent.Property(a => a.Email).HasMaxLength(AgentRules.MaxEmailLength);
+            agent.Property(a => a.Version).HasMaxLength(AgentRules.MaxVersionLength);
+            agent.Property(a => a.Owner).HasMaxLength(AgentRules.MaxOwnerLength);
             // The case-insensitive unique index on lower(email) is created by the migration (EF cannot model expression indexes).
             // Keyset pages (newest first), alone or under one equality filter, each read from an index.
             agent.HasIndex(a => new { a.CreatedAt, a.Id }).IsDescending(true, true);

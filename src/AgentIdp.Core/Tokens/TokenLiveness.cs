@@ -12,9 +12,9 @@ public sealed record IssuedTokenClaims(string TokenId, Guid AgentId, Guid Creden
     /// <summary>Reads the claims from a validated token; null when the token is not one AgentIdP issued to an agent.</summary>
     public static IssuedTokenClaims? From(ClaimsPrincipal principal)
     {
-        var tokenId = principal.FindFirst("jti")?.Value;
+        var tokenId = principal.FindFirst(RegisteredClaims.TokenId)?.Value;
         return !string.IsNullOrEmpty(tokenId) &&
-               Guid.TryParse(principal.FindFirst("sub")?.Value, out var agentId) &&
+               Guid.TryParse(principal.FindFirst(RegisteredClaims.Subject)?.Value, out var agentId) &&
                Guid.TryParse(principal.FindFirst(AgentIdpClaims.CredentialId)?.Value, out var credentialId) &&
                int.TryParse(principal.FindFirst(AgentIdpClaims.SecretVersion)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var version) &&
                int.TryParse(principal.FindFirst(AgentIdpClaims.SecurityStamp)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var stamp)

@@ -82,15 +82,8 @@ public sealed class TokenRateLimiter(IOptions<TokenOptions> options) : IDisposab
     private readonly PartitionedRateLimiter<Guid>? _limiter = options.Value.RequestsPerMinutePerClient switch
     {
         0 => null,
-        var perMinute => PartitionedRateLimiter.Create<Guid, Guid>(agentId => RateLimitPartition.GetTokenBucketLimiter(agentId,
-            _ => new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = perMinute,
-                TokensPerPeriod = Math.Max(1, perMinute / 60),
-                ReplenishmentPeriod = TimeSpan.FromSeconds(perMinute >= 60 ? 1 : 60.0 / perMinute),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            })),
+        var perMinute => PartitionedRateLimiter.Create<Guid, Guid>(agentId =>
+            RateLimitPartition.GetTokenBucketLimiter(agentId, _ => TokenBuckets.PerMinute(perMinute))),
     };
 
     public bool TryAcquire(Guid agentId, out TimeSpan retryAfter)

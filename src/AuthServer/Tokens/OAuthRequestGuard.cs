@@ -1,4 +1,5 @@
 using System.Text;
+using AgentIdp.Core.Http;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace AuthServer.Tokens;
@@ -31,15 +32,10 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
             return;
         }
 
-        if (context.Request.ContentLength > MaxBodyBytes)
+        if (RequestBodyLimit.Exceeds(context, MaxBodyBytes))
         {
-            await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "invalid_request",
-                $"The request body is larger than {MaxBodyBytes / 1024} KiB.");
+            await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "invalid_request", RequestBodyLimit.TooLarge(MaxBodyBytes));
             return;
-        }
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
-        {
-            bodySize.MaxRequestBodySize = MaxBodyBytes;
         }
 
         if (context.Request.HasFormContentType)
@@ -52,8 +48,7 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
             }
             catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "invalid_request",
-                    $"The request body is larger than {MaxBodyBytes / 1024} KiB.");
+                await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "invalid_request", RequestBodyLimit.TooLarge(MaxBodyBytes));
                 return;
             }
             catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or DecoderFallbackException)
