@@ -1,6 +1,10 @@
-using AgentAdminApi;
+using AgentAdminApi.Agents;
+using AgentAdminApi.Audit;
 using AgentAdminApi.Credentials;
+using AgentAdminApi.Errors;
 using AgentAdminApi.OpenApi;
+using AgentAdminApi.Paging;
+using AgentAdminApi.RateLimiting;
 using AgentAdminApi.Security;
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Health;
@@ -13,19 +17,28 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 
 builder.Services.AddAgentIdpDatabase(builder.Configuration);
 builder.Services.AddAgentSecrets(builder.Configuration);
+builder.Services.AddVaultCleanupPass(builder.Configuration);
 builder.Services.AddAgentTokenAuthentication(builder.Configuration);
 builder.Services.AddAgentCapabilities();
-builder.Services.AddAdminApiConventions(builder.Configuration);
-builder.Services.AddVaultCleanupPass(builder.Configuration);
+builder.Services.AddPerCallerRateLimit(builder.Configuration);
+builder.Services.AddProblemResponses();
+builder.Services.AddPageCursors();
+builder.Services.AddAdminAudit();
 builder.Services.AddAdminApiDocument();
 builder.Services.AddTokenSafeLogging();
 builder.Services.AddAgentIdpHealthChecks();
 
 var app = builder.Build();
 
-app.UseAdminApiPipeline();
+app.UseProblemResponses();
+app.UseAuthentication();
+app.UseRateLimiter();
+app.UseAuthorization();
+
 app.MapHealthEndpoints();
 app.MapAdminApiDocument();
-app.MapAdminApi();
+app.MapAgents();
+app.MapCredentials();
+app.MapAudit();
 
 return app.RunOrExplain();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AgentIdp.Core.Credentials;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.Secrets;
 using Microsoft.Extensions.Configuration;
@@ -62,6 +63,7 @@ internal sealed class CommandContext(IReadOnlyDictionary<string, string?>? overr
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Critical);
         builder.Services.AddAgentIdpDatabase(builder.Configuration);
         builder.Services.AddAgentSecrets(builder.Configuration);
+        builder.Services.AddCredentialLifecycle<CommandAudit>();
         return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 

@@ -36,7 +36,8 @@ internal static class BootstrapAdminCommand
         {
             var result = await BootstrapAsync(
                 services.GetRequiredService<AgentIdpDbContext>(),
-                services.GetRequiredService<CredentialSecrets>(),
+                services.GetRequiredService<CredentialLifecycle>(),
+                services.GetRequiredService<IAuditLog>(),
                 services.GetRequiredService<TimeProvider>(),
                 parse.GetValue(email)!, parse.GetValue(owner)!, parse.GetValue(environment), ct);
             await output.WriteLineAsync(JsonSerializer.Serialize(result, JsonSerializerOptions.Web));
@@ -48,7 +49,7 @@ internal static class BootstrapAdminCommand
     public sealed record BootstrapResult(Guid AgentId, string ClientId, string ClientSecret);
 
     private static async Task<BootstrapResult> BootstrapAsync(
-        AgentIdpDbContext db, CredentialSecrets secrets, TimeProvider time,
+        AgentIdpDbContext db, CredentialLifecycle lifecycle, IAuditLog audit, TimeProvider time,
         string email, string owner, DeploymentEnvironment environment, CancellationToken cancellationToken)
     {
         if (!AgentRules.IsValidEmail(email))
@@ -60,6 +61,24 @@ internal static class BootstrapAdminCommand
             throw new CommandException($"--owner must be 1 to {AgentRules.MaxOwnerLength} characters.");
         }
 
+        var agentId = await EnsureAdminAsync(db, audit, time, email, owner, environment, cancellationToken);
+        var change = await lifecycle.GenerateAsync(agentId, expiresAt: null, cancellationToken);
+        if (change.Result is not { } issued)
+        {
+            throw new CommandException($"The admin agent {agentId} was decommissioned before it could be given a credential.");
+        }
+        return new BootstrapResult(agentId, agentId.ToString(), issued.ClientSecret);
+    }
+
+    /// <summary>
+    /// Creates the admin agent, or restores the admin capabilities it lacks, and commits; one bootstrap at a
+    /// time (an advisory lock), so concurrent ones create one agent. Its credential is issued after, by the
+    /// credential lifecycle: if that fails, running the command again issues one to the same agent.
+    /// </summary>
+    private static async Task<Guid> EnsureAdminAsync(
+        AgentIdpDbContext db, IAuditLog audit, TimeProvider time,
+        string email, string owner, DeploymentEnvironment environment, CancellationToken cancellationToken)
+    {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({BootstrapLockKey})", cancellationToken);
         var now = time.GetUtcNow();
@@ -79,8 +98,7 @@ internal static class BootstrapAdminCommand
                 UpdatedAt = now,
             };
             db.Agents.Add(agent);
-            db.AuditEvents.Add(AuditEvent.Create(AuditActions.AgentCreated, AuditOutcome.Success, now, agent.Id,
-                details: JsonSerializer.Serialize(new { via = "agentidp bootstrap-admin", email, capabilities = agent.Capabilities })));
+            audit.Record(AuditActions.AgentCreated, agent.Id, new { email, capabilities = agent.Capabilities });
         }
         else if (agent.Status != AgentStatus.Active)
         {
@@ -91,22 +109,10 @@ internal static class BootstrapAdminCommand
         {
             agent.Capabilities = [.. agent.Capabilities, .. missing];
             agent.UpdatedAt = now;
-            db.AuditEvents.Add(AuditEvent.Create(AuditActions.AgentUpdated, AuditOutcome.Success, now, agent.Id,
-                details: JsonSerializer.Serialize(new { via = "agentidp bootstrap-admin", addedCapabilities = missing })));
+            audit.Record(AuditActions.AgentUpdated, agent.Id, new { addedCapabilities = missing });
         }
-
-        var credential = new Credential { Id = Guid.NewGuid(), AgentId = agent.Id, CreatedAt = now };
-        await using var secret = await secrets.WriteNewAsync(agent.Id, credential.Id, cancellationToken);
-        await secret.ApplyAsync(credential, cancellationToken);
-        db.Credentials.Add(credential);
-        db.AuditEvents.Add(AuditEvent.Create(AuditActions.CredentialGenerated, AuditOutcome.Success, now, agent.Id,
-            details: JsonSerializer.Serialize(new
-            {
-                via = "agentidp bootstrap-admin", credentialId = credential.Id, storage = credential.Storage,
-            })));
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        secret.Complete();
-        return new BootstrapResult(agent.Id, agent.Id.ToString(), secret.ClientSecret);
+        return agent.Id;
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using AgentAdminApi.Audit;
 using AgentAdminApi.Errors;
 using AgentAdminApi.Paging;
+using AgentAdminApi.RateLimiting;
 using AgentAdminApi.Requests;
 using AgentAdminApi.Security;
 using AgentIdp.Core.Agents;
@@ -18,7 +19,7 @@ public static class AgentsApi
 {
     public static IEndpointRouteBuilder MapAgents(this IEndpointRouteBuilder routes)
     {
-        var agents = routes.MapGroup("/api/v1/agents").WithTags("Agents");
+        var agents = routes.MapGroup("/api/v1/agents").WithTags("Agents").RequireRateLimiting(PerCallerRateLimit.Policy);
         agents.MapPost("/", RegisterAsync).RequireAuthorization(Capabilities.AgentsWrite).Audited(AuditActions.AgentCreated)
             .Accepts<RegisterAgentRequest>("application/json").WithSummary("Register an agent");
         agents.MapGet("/", ListAsync).RequireAuthorization(Capabilities.AgentsRead).WithSummary("List agents, newest first");
@@ -196,38 +197,9 @@ public static class AgentsApi
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DecommissionAsync(
-        Guid agentId, AgentIdpDbContext db, CredentialSecrets secrets, AdminAudit audit, TimeProvider time, CancellationToken cancellationToken)
+        Guid agentId, CredentialLifecycle lifecycle, CancellationToken cancellationToken)
     {
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var agent = await db.Agents.LockAsync(agentId, cancellationToken);
-        if (agent is null)
-        {
-            return ApiProblems.AgentNotFound(agentId);
-        }
-        if (agent.Status == AgentStatus.Decommissioned)
-        {
-            await audit.RecordFailureAsync(AuditActions.AgentDecommissioned, agentId, new { reason = ErrorCodes.AgentAlreadyDecommissioned }, cancellationToken);
-            return ApiProblems.AgentAlreadyDecommissioned(agentId);
-        }
-
-        var now = time.GetUtcNow();
-        agent.Status = AgentStatus.Decommissioned;
-        agent.UpdatedAt = now;
-        var credentials = await db.Credentials.Where(c => c.AgentId == agentId && c.Status == CredentialStatus.Active).ToListAsync(cancellationToken);
-        foreach (var credential in credentials)
-        {
-            credential.Status = CredentialStatus.Revoked;
-            credential.RevokedAt = now;
-            await secrets.QueueDestructionAsync(credential, cancellationToken);
-            audit.Record(AuditActions.CredentialRevoked, agentId, new { credentialId = credential.Id, reason = "agent decommissioned" });
-        }
-        audit.Record(AuditActions.AgentDecommissioned, agentId, new { revokedCredentials = credentials.Select(c => c.Id) });
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        foreach (var credential in credentials)
-        {
-            await secrets.DestroyQueuedAsync(credential, cancellationToken);
-        }
-        return TypedResults.NoContent();
+        var change = await lifecycle.DecommissionAsync(agentId, cancellationToken);
+        return change.Result is not null ? TypedResults.NoContent() : ApiProblems.Refused(change.Refusal!.Value, agentId);
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using AgentIdp.Core.Audit;
+using AgentIdp.Core.Credentials;
 using AgentIdp.Core.Persistence;
 using AgentAdminApi.Security;
 
@@ -14,13 +14,8 @@ public sealed record AuditedAction(string Action);
 /// event that records it are saved in the same transaction: both or neither. A refused action is saved
 /// on its own, whatever happens to the request's unit of work.
 /// </summary>
-public sealed class AdminAudit(IHttpContextAccessor http, AgentIdpDbContext db, IServiceScopeFactory scopes, TimeProvider time)
+public sealed class AdminAudit(IHttpContextAccessor http, AgentIdpDbContext db, IServiceScopeFactory scopes, TimeProvider time) : IAuditLog
 {
-    public static readonly JsonSerializerOptions DetailsJson = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
-
     /// <summary>Adds a success event to the request's unit of work; it is committed with the change it records.</summary>
     public void Record(string action, Guid? agentId, object details) =>
         db.AuditEvents.Add(Create(action, AuditOutcome.Success, agentId, details));
@@ -39,12 +34,19 @@ public sealed class AdminAudit(IHttpContextAccessor http, AgentIdpDbContext db, 
         return AuditEvent.Create(action, outcome, time.GetUtcNow(), agentId,
             actor: context?.User.AgentId()?.ToString(),
             ip: context?.Connection.RemoteIpAddress,
-            details: JsonSerializer.Serialize(details, DetailsJson));
+            details: JsonSerializer.Serialize(details, AuditEvent.DetailsJson));
     }
 }
 
 public static class AuditedEndpoints
 {
+    /// <summary>The admin API's audit log, for the endpoints and the credential lifecycle alike.</summary>
+    public static IServiceCollection AddAdminAudit(this IServiceCollection services)
+    {
+        services.AddHttpContextAccessor();
+        return services.AddCredentialLifecycle<AdminAudit>();
+    }
+
     public static RouteHandlerBuilder Audited(this RouteHandlerBuilder builder, string action) =>
         builder.WithMetadata(new AuditedAction(action));
 }

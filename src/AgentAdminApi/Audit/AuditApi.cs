@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AgentAdminApi.Errors;
 using AgentAdminApi.Paging;
+using AgentAdminApi.RateLimiting;
 using AgentAdminApi.Requests;
 using AgentAdminApi.Security;
 using AgentIdp.Core.Audit;
@@ -25,7 +26,8 @@ public static class AuditApi
 {
     public static IEndpointRouteBuilder MapAudit(this IEndpointRouteBuilder routes)
     {
-        var audit = routes.MapGroup("/api/v1/audit").WithTags("Audit").RequireAuthorization(Capabilities.AuditRead);
+        var audit = routes.MapGroup("/api/v1/audit").WithTags("Audit").RequireAuthorization(Capabilities.AuditRead)
+            .RequireRateLimiting(PerCallerRateLimit.Policy);
         audit.MapGet("/", ListAsync).WithSummary("List audit events, newest first");
         audit.MapGet("/{eventId}", GetAsync).WithSummary("Get an audit event");
         return routes;

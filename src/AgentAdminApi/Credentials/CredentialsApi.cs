@@ -2,6 +2,7 @@ using System.Text.Json;
 using AgentAdminApi.Agents;
 using AgentAdminApi.Audit;
 using AgentAdminApi.Errors;
+using AgentAdminApi.RateLimiting;
 using AgentAdminApi.Requests;
 using AgentAdminApi.Security;
 using AgentIdp.Core.Agents;
@@ -24,7 +25,8 @@ public static class CredentialsApi
 {
     public static IEndpointRouteBuilder MapCredentials(this IEndpointRouteBuilder routes)
     {
-        var credentials = routes.MapGroup("/api/v1/agents/{agentId}/credentials").WithTags("Credentials");
+        var credentials = routes.MapGroup("/api/v1/agents/{agentId}/credentials").WithTags("Credentials")
+            .RequireRateLimiting(PerCallerRateLimit.Policy);
         credentials.MapPost("/", GenerateAsync).RequireAuthorization(Capabilities.AgentsWriteOrSelf).Audited(AuditActions.CredentialGenerated)
             .Accepts<GenerateCredentialRequest>("application/json").WithSummary("Generate a credential; its secret is in this response only");
         credentials.MapGet("/", ListAsync).RequireAuthorization(Capabilities.AgentsReadOrSelf).WithSummary("List an agent's credentials");
@@ -37,7 +39,7 @@ public static class CredentialsApi
 
     private static async Task<Results<Created<CredentialWithSecretResponse>, ProblemHttpResult>> GenerateAsync(
         Guid agentId, [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] JsonElement? body,
-        AgentIdpDbContext db, CredentialSecrets secrets, AdminAudit audit, TimeProvider time, CancellationToken cancellationToken)
+        CredentialLifecycle lifecycle, TimeProvider time, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         var fields = BodyFields.Of(body, errors, emptyAllowed: true);
@@ -53,26 +55,10 @@ public static class CredentialsApi
             return errors.ToProblem();
         }
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var agent = await db.Agents.LockAsync(agentId, cancellationToken);
-        if (agent is null)
-        {
-            return ApiProblems.AgentNotFound(agentId);
-        }
-        if (agent.Status == AgentStatus.Decommissioned)
-        {
-            await audit.RecordFailureAsync(AuditActions.CredentialGenerated, agentId, new { reason = ErrorCodes.AgentAlreadyDecommissioned }, cancellationToken);
-            return ApiProblems.AgentAlreadyDecommissioned(agentId);
-        }
-        var credential = new Credential { Id = Guid.NewGuid(), AgentId = agentId, CreatedAt = now, ExpiresAt = expiresAt };
-        await using var secret = await secrets.WriteNewAsync(agentId, credential.Id, cancellationToken);
-        await secret.ApplyAsync(credential, cancellationToken);
-        db.Credentials.Add(credential);
-        audit.Record(AuditActions.CredentialGenerated, agentId, new { credentialId = credential.Id, expiresAt, storage = credential.Storage });
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        secret.Complete();
-        return TypedResults.Created((string?)null, CredentialWithSecretResponse.From(credential, secret.ClientSecret, now));
+        var change = await lifecycle.GenerateAsync(agentId, expiresAt, cancellationToken);
+        return change.Result is { } issued
+            ? TypedResults.Created((string?)null, CredentialWithSecretResponse.From(issued.Credential, issued.ClientSecret, now))
+            : ApiProblems.Refused(change.Refusal!.Value, agentId);
     }
 
     private static async Task<Results<Ok<CredentialList>, ProblemHttpResult>> ListAsync(
@@ -91,85 +77,18 @@ public static class CredentialsApi
     }
 
     private static async Task<Results<Ok<CredentialWithSecretResponse>, ProblemHttpResult>> RotateAsync(
-        Guid agentId, Guid credentialId, AgentIdpDbContext db, CredentialSecrets secrets, AdminAudit audit, TimeProvider time,
-        CancellationToken cancellationToken)
+        Guid agentId, Guid credentialId, CredentialLifecycle lifecycle, TimeProvider time, CancellationToken cancellationToken)
     {
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var (credential, problem) = await FindForChangeAsync(db, audit, AuditActions.CredentialRotated, agentId, credentialId, cancellationToken);
-        if (credential is null)
-        {
-            return problem!;
-        }
-        var now = time.GetUtcNow();
-        if (credential.ExpiresAt <= now)
-        {
-            return ApiProblems.Validation("credentialId", "This credential has expired: generate a new credential instead of rotating it.");
-        }
-        await using var secret = await secrets.WriteRotationAsync(credential, cancellationToken);
-        var movedToVault = credential.VaultPath is null && secrets.VaultMode;
-        await secret.ApplyAsync(credential, cancellationToken);
-        credential.SecretVersion++;
-        credential.RotatedAt = now;
-        audit.Record(AuditActions.CredentialRotated, agentId, new
-        {
-            credentialId, secretVersion = credential.SecretVersion, storage = credential.Storage, movedToVault,
-        });
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        secret.Complete();
-        return TypedResults.Ok(CredentialWithSecretResponse.From(credential, secret.ClientSecret, now));
+        var change = await lifecycle.RotateAsync(agentId, credentialId, cancellationToken);
+        return change.Result is { } issued
+            ? TypedResults.Ok(CredentialWithSecretResponse.From(issued.Credential, issued.ClientSecret, time.GetUtcNow()))
+            : ApiProblems.Refused(change.Refusal!.Value, agentId, credentialId);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(
-        Guid agentId, Guid credentialId, AgentIdpDbContext db, CredentialSecrets secrets, AdminAudit audit, TimeProvider time,
-        CancellationToken cancellationToken)
+        Guid agentId, Guid credentialId, CredentialLifecycle lifecycle, CancellationToken cancellationToken)
     {
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var (credential, problem) = await FindForChangeAsync(db, audit, AuditActions.CredentialRevoked, agentId, credentialId, cancellationToken,
-            decommissionedAgentsToo: true);
-        if (credential is null)
-        {
-            return problem!;
-        }
-        credential.Status = CredentialStatus.Revoked;
-        credential.RevokedAt = time.GetUtcNow();
-        await secrets.QueueDestructionAsync(credential, cancellationToken);
-        audit.Record(AuditActions.CredentialRevoked, agentId, new { credentialId, storage = credential.Storage });
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        // Revoked first, destroyed second: the revocation holds even while Vault is away, and the cleanup pass finishes the job.
-        await secrets.DestroyQueuedAsync(credential, cancellationToken);
-        return TypedResults.NoContent();
-    }
-
-    /// <summary>
-    /// Locks the agent, then finds its active credential; otherwise the problem to answer (and, for a
-    /// conflict, the failure recorded). A decommissioned agent's credentials are all revoked already.
-    /// </summary>
-    private static async Task<(Credential? Credential, ProblemHttpResult? Problem)> FindForChangeAsync(
-        AgentIdpDbContext db, AdminAudit audit, string action, Guid agentId, Guid credentialId, CancellationToken cancellationToken,
-        bool decommissionedAgentsToo = false)
-    {
-        var agent = await db.Agents.LockAsync(agentId, cancellationToken);
-        if (agent is null)
-        {
-            return (null, ApiProblems.AgentNotFound(agentId));
-        }
-        var credential = await db.Credentials.SingleOrDefaultAsync(c => c.Id == credentialId && c.AgentId == agentId, cancellationToken);
-        if (credential is null)
-        {
-            return (null, ApiProblems.CredentialNotFound(agentId, credentialId));
-        }
-        if (credential.Status == CredentialStatus.Revoked)
-        {
-            await audit.RecordFailureAsync(action, agentId, new { credentialId, reason = ErrorCodes.CredentialAlreadyRevoked }, cancellationToken);
-            return (null, ApiProblems.CredentialAlreadyRevoked(credentialId));
-        }
-        if (agent.Status == AgentStatus.Decommissioned && !decommissionedAgentsToo)
-        {
-            await audit.RecordFailureAsync(action, agentId, new { credentialId, reason = ErrorCodes.AgentAlreadyDecommissioned }, cancellationToken);
-            return (null, ApiProblems.AgentAlreadyDecommissioned(agentId));
-        }
-        return (credential, null);
+        var change = await lifecycle.RevokeAsync(agentId, credentialId, cancellationToken);
+        return change.Result is not null ? TypedResults.NoContent() : ApiProblems.Refused(change.Refusal!.Value, agentId, credentialId);
     }
 }

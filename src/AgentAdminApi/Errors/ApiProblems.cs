@@ -1,3 +1,4 @@
+using AgentIdp.Core.Credentials;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
@@ -45,6 +46,17 @@ public static class ApiProblems
     public static ProblemHttpResult CredentialAlreadyRevoked(Guid credentialId) =>
         Create(StatusCodes.Status409Conflict, ErrorCodes.CredentialAlreadyRevoked, "Credential already revoked",
             $"Credential {credentialId} is already revoked.");
+
+    /// <summary>The answer to a credential lifecycle step that was refused.</summary>
+    public static ProblemHttpResult Refused(CredentialRefusal refusal, Guid agentId, Guid credentialId = default) => refusal switch
+    {
+        CredentialRefusal.AgentNotFound => AgentNotFound(agentId),
+        CredentialRefusal.AgentDecommissioned => AgentAlreadyDecommissioned(agentId),
+        CredentialRefusal.CredentialNotFound => CredentialNotFound(agentId, credentialId),
+        CredentialRefusal.CredentialRevoked => CredentialAlreadyRevoked(credentialId),
+        CredentialRefusal.CredentialExpired => Validation("credentialId", "This credential has expired: generate a new credential instead of rotating it."),
+        _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal, null),
+    };
 
     public static ProblemHttpResult RateLimitExceeded() =>
         Create(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimitExceeded, "Too many requests",

@@ -3,6 +3,7 @@ using System.Linq.Expressions;
 using System.Security.Cryptography;
 using System.Text.Json;
 using AgentAdminApi.Requests;
+using AgentIdp.Core.Persistence;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 
@@ -26,6 +27,7 @@ public sealed record PageRequest(int Limit, KeysetPosition? After, string Filter
 /// </summary>
 public sealed class PageCursors(IDataProtectionProvider dataProtection)
 {
+
     public const int DefaultLimit = 50;
     public const int MaxLimit = 200;
 
@@ -97,3 +99,14 @@ public sealed record Keyset<T>(
     Func<IQueryable<T>, IOrderedQueryable<T>> Order,
     Func<KeysetPosition, Expression<Func<T, bool>>> After,
     Func<T, KeysetPosition> PositionOf);
+
+public static class PagingServiceCollectionExtensions
+{
+    /// <summary>Page cursors, protected with keys kept in PostgreSQL so every replica reads every cursor.</summary>
+    public static IServiceCollection AddPageCursors(this IServiceCollection services)
+    {
+        services.AddDataProtection().SetApplicationName("AgentIdP.AdminApi").PersistKeysToDbContext<AgentIdpDbContext>();
+        services.AddSingleton<PageCursors>();
+        return services;
+    }
+}

@@ -1,3 +1,5 @@
+using Microsoft.EntityFrameworkCore;
+
 namespace AgentIdp.Core.Agents;
 
 public static class AgentQueries
@@ -13,4 +15,12 @@ public static class AgentQueries
         return agents.Where(a => a.Email.ToLower() == lowered);
 #pragma warning restore CA1862
     }
+
+    /// <summary>
+    /// Loads an agent and locks its row until the transaction ends. Every change to an agent or its
+    /// credentials takes this lock first, so a decommissioning and a new credential, or two rotations,
+    /// cannot interleave.
+    /// </summary>
+    public static Task<Agent?> LockAsync(this DbSet<Agent> agents, Guid agentId, CancellationToken cancellationToken) =>
+        agents.FromSql($"SELECT * FROM agents WHERE id = {agentId} FOR UPDATE").SingleOrDefaultAsync(cancellationToken);
 }

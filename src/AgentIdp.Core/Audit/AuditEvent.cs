@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace AgentIdp.Core.Audit;
 
@@ -16,6 +18,12 @@ public sealed class AuditEvent
     public IPAddress? Ip { get; set; }
     /// <summary>A JSON object with the specifics of the action.</summary>
     public string Details { get; set; } = "{}";
+
+    /// <summary>How <see cref="Details"/> are written: camelCase names, enums as camelCase strings.</summary>
+    public static readonly JsonSerializerOptions DetailsJson = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
 
     /// <summary>Longest actor we keep: an unauthenticated caller chooses the client id it claims.</summary>
     public const int MaxActorLength = 128;

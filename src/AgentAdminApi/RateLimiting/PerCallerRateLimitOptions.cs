@@ -1,8 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace AgentAdminApi;
+namespace AgentAdminApi.RateLimiting;
 
-public sealed class AdminApiOptions
+public sealed class PerCallerRateLimitOptions
 {
     /// <summary>Requests one caller may make per minute on one replica; 0 turns the limit off.</summary>
     [ConfigurationKeyName("ADMIN_RATE_LIMIT_PER_MINUTE")]
