@@ -28,15 +28,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-command -v dotnet >/dev/null || die "the .NET 10 SDK is required (https://dot.net)."
+command -v dotnet >/dev/null || die "the .NET 10 SDK is required: install it, then run this again."
 
 # PostgreSQL runs as its own user when this script runs as root.
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 if [ -z "${DATABASE_URL:-}" ]; then
+  # The PostgreSQL server binaries: installed with apt-get when they are missing.
+  "$ROOT/scripts/install-prerequisites.sh" postgresql \
+    || die "without the PostgreSQL server binaries, set DATABASE_URL to use an existing PostgreSQL 15+ server."
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
   [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] || PG_BIN=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
-  [ -x "$PG_BIN/initdb" ] || die "PostgreSQL 15+ server binaries are required (Debian/Ubuntu: apt-get install postgresql), or set DATABASE_URL."
+  [ -x "$PG_BIN/initdb" ] || die "PostgreSQL's initdb was not found in /usr/lib/postgresql/*/bin or on PATH."
   if [ ! -f "$DEV/pg/data/PG_VERSION" ]; then
     say "Creating a local PostgreSQL cluster in .dev/pg"
     mkdir -p "$DEV/pg"

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentIdp.Vault.Tests;
 
-/// <summary>AgentIdP's Vault clients against the contract in shared/reference/vault-kv-v2.md; run against every configured Vault.</summary>
+/// <summary>AgentIdP's Vault clients against the contract of the Vault KV v2 HTTP API; run against every configured Vault.</summary>
 public sealed class VaultKvClientContractTests
 {
     private static (VaultKvClient Kv, VaultAuthClient Auth, ServiceProvider Services) Clients(IVaultTarget vault, string token)

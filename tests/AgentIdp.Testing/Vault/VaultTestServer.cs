@@ -12,7 +12,7 @@ namespace AgentIdp.Testing.Vault;
 
 /// <summary>
 /// A HashiCorp Vault stand-in for the tests: real HTTP on 127.0.0.1 (Kestrel, a free port) that keeps the
-/// contract in shared/reference/vault-kv-v2.md — KV v2 mounts per namespace (<c>secret</c> in the root
+/// contract of the Vault KV v2 HTTP API — KV v2 mounts per namespace (<c>secret</c> in the root
 /// namespace from the start), tokens with policies and TTLs, Kubernetes and AppRole logins, sys/health,
 /// and faults (down, sealed, forbidden, slow) to switch on at will. Times come from the given
 /// <see cref="TimeProvider"/>, so a FakeTimeProvider drives versions' times and tokens' expiry.

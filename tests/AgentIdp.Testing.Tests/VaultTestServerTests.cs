@@ -7,9 +7,9 @@ using System.Text.RegularExpressions;
 using AgentIdp.Testing.Vault;
 using Microsoft.Extensions.Time.Testing;
 
-namespace AgentIdp.Core.Tests;
+namespace AgentIdp.Testing.Tests;
 
-/// <summary>The Vault test server keeps the HTTP contract of shared/reference/vault-kv-v2.md; checked with a plain HttpClient.</summary>
+/// <summary>The Vault test server keeps the contract of the Vault KV v2 HTTP API; checked with a plain HttpClient.</summary>
 public sealed class VaultTestServerTests
 {
     private static readonly HttpClient Http = new();
