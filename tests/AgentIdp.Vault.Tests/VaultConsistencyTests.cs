@@ -140,7 +140,7 @@ public sealed class VaultConsistencyTests : IAsyncLifetime
         _server.MountKv("locked"); // AgentIdP's token may not touch it: destroying there is refused
         await using (var scope = _env.AdminApi.Services.CreateAsyncScope())
         {
-            await scope.ServiceProvider.GetRequiredService<VaultCleanup>().EnqueueAsync("locked/data/agentidp/agents/a/credentials/b", CancellationToken.None);
+            await scope.ServiceProvider.GetRequiredService<VaultCleanupQueue>().EnqueueAsync("locked/data/agentidp/agents/a/credentials/b", CancellationToken.None);
         }
         _server.Put("locked", "agentidp/agents/a/credentials/b", new Dictionary<string, string> { ["clientSecret"] = "stuck" });
         var agent = await _env.Data.CreateAgentAsync();

@@ -6,7 +6,7 @@ namespace AgentAdminApi.Credentials;
 
 /// <summary>
 /// In Vault mode, once a minute: destroys the Vault secrets that a failed or interrupted credential write
-/// or revocation left queued (see <see cref="VaultCleanup"/>). Entries younger than the grace period may
+/// or revocation left queued (see <see cref="VaultCleanupQueue"/>). Entries younger than the grace period may
 /// belong to a request still running and are left alone. Replicas may run it at once: each entry is
 /// taken by one of them.
 /// </summary>
@@ -37,7 +37,7 @@ public sealed partial class VaultCleanupPass(IServiceScopeFactory scopes, IOptio
     public async Task<int> RunOnceAsync(TimeSpan olderThan, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var settled = await scope.ServiceProvider.GetRequiredService<VaultCleanup>().RunAsync(olderThan, cancellationToken);
+        var settled = await scope.ServiceProvider.GetRequiredService<VaultCleanupQueue>().RunAsync(olderThan, cancellationToken);
         if (settled > 0)
         {
             LogSettled(settled);
@@ -52,7 +52,7 @@ public sealed partial class VaultCleanupPass(IServiceScopeFactory scopes, IOptio
     private partial void LogPassFailed(string reason);
 }
 
-public static class VaultCleanupPasses
+public static class VaultCleanupPassServiceCollectionExtensions
 {
     public static IServiceCollection AddVaultCleanupPass(this IServiceCollection services, IConfiguration configuration)
     {

@@ -18,7 +18,7 @@ public sealed record IssuedCredential(Credential Credential, string ClientSecret
 /// cannot authenticate, or a secret in Vault that nothing points to for longer than a cleanup pass:
 /// </para>
 /// <list type="number">
-/// <item>the path is queued for cleanup and committed (<see cref="VaultCleanup.EnqueueAsync"/>);</item>
+/// <item>the path is queued for cleanup and committed (<see cref="VaultCleanupQueue.EnqueueAsync"/>);</item>
 /// <item>the secret is written to Vault, which answers with its version;</item>
 /// <item>the caller's transaction points the credential at that path and version and takes the path off
 /// the queue (<see cref="SecretWrite.ApplyAsync"/>); only once it commits is the secret shown.</item>
@@ -55,7 +55,7 @@ public sealed partial class CredentialSecrets(SecretHasher hasher, IServiceProvi
     public Task DestroyQueuedAsync(Credential credential, CancellationToken cancellationToken) =>
         credential.VaultPath is { } path && vault is not null ? Cleanup.SettleAsync(path, null, cancellationToken) : Task.CompletedTask;
 
-    private VaultCleanup Cleanup => services.GetRequiredService<VaultCleanup>();
+    private VaultCleanupQueue Cleanup => services.GetRequiredService<VaultCleanupQueue>();
 
     private async Task<SecretWrite> WriteAsync(Guid agentId, Guid credentialId, string? existingPath, CancellationToken cancellationToken)
     {
@@ -90,14 +90,14 @@ public sealed partial class CredentialSecrets(SecretHasher hasher, IServiceProvi
 /// </summary>
 public sealed class SecretWrite : IAsyncDisposable
 {
-    private readonly VaultCleanup? _cleanup;
+    private readonly VaultCleanupQueue? _cleanup;
     private readonly string? _hash;
     private readonly string? _vaultPath;
     private readonly int? _vaultVersion;
     private readonly DateTimeOffset _queuedAt;
     private bool _completed;
 
-    internal SecretWrite(VaultCleanup? cleanup, string clientSecret, string? hash, string? vaultPath, int? vaultVersion, DateTimeOffset queuedAt)
+    internal SecretWrite(VaultCleanupQueue? cleanup, string clientSecret, string? hash, string? vaultPath, int? vaultVersion, DateTimeOffset queuedAt)
     {
         (_cleanup, ClientSecret, _hash, _vaultPath, _vaultVersion, _queuedAt) = (cleanup, clientSecret, hash, vaultPath, vaultVersion, queuedAt);
     }

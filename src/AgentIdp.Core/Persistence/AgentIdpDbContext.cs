@@ -17,7 +17,7 @@ public sealed class AgentIdpDbContext(DbContextOptions<AgentIdpDbContext> option
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<RevokedToken> RevokedTokens => Set<RevokedToken>();
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
-    public DbSet<VaultCleanupEntry> VaultCleanupQueue => Set<VaultCleanupEntry>();
+    public DbSet<VaultCleanupQueueEntry> VaultCleanupQueue => Set<VaultCleanupQueueEntry>();
     /// <summary>ASP.NET Core Data Protection's key ring, shared by the admin API's replicas (it protects page cursors).</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
@@ -72,7 +72,7 @@ public sealed class AgentIdpDbContext(DbContextOptions<AgentIdpDbContext> option
             credential.HasIndex(c => c.VaultPath);
         });
 
-        modelBuilder.Entity<VaultCleanupEntry>(entry =>
+        modelBuilder.Entity<VaultCleanupQueueEntry>(entry =>
         {
             entry.ToTable("vault_cleanup_queue");
             entry.HasKey(e => e.Path);

@@ -40,7 +40,7 @@ public static class VaultServiceCollectionExtensions
             .AddHttpMessageHandler<VaultTokenHandler>()
             .AddResilienceHandler("vault-kv", ConfigureResilience);
         services.AddTransient<VaultSecretStore>();
-        services.AddScoped<AgentIdp.Core.Credentials.VaultCleanup>();
+        services.AddScoped<AgentIdp.Core.Credentials.VaultCleanupQueue>();
         services.AddHealthChecks().AddCheck<VaultHealthCheck>("vault", tags: [HealthEndpoints.ReadinessTag]);
         return services;
     }

@@ -250,7 +250,7 @@ namespace AgentIdp.Core.Persistence.Migrations
                         });
                 });
 
-            modelBuilder.Entity("AgentIdp.Core.Credentials.VaultCleanupEntry", b =>
+            modelBuilder.Entity("AgentIdp.Core.Credentials.VaultCleanupQueueEntry", b =>
                 {
                     b.Property<string>("Path")
                         .HasColumnType("text")

@@ -15,7 +15,8 @@ namespace AgentIdp.Core.Credentials;
 /// time it was queued, so a request only ever takes off its own entry. Whatever a failure or a crash
 /// leaves queued, <see cref="RunAsync"/> destroys once it is older than a grace period.
 /// </summary>
-public sealed partial class VaultCleanup(AgentIdpDbContext db, VaultSecretStore vault, ILogger<VaultCleanup> logger)
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "A queue in the database (vault_cleanup_queue), not a collection type.")]
+public sealed partial class VaultCleanupQueue(AgentIdpDbContext db, VaultSecretStore vault, ILogger<VaultCleanupQueue> logger)
 {
     /// <summary>Queues a path on a connection of its own, so that it is committed even while the caller's transaction is open. Returns the queue time, which identifies this entry.</summary>
     public async Task<DateTimeOffset> EnqueueAsync(string path, CancellationToken cancellationToken)

@@ -6,7 +6,7 @@ namespace AgentIdp.Core.Credentials;
 /// transaction that commits the credential, or once the secret is destroyed. What a failure leaves
 /// behind here, the cleanup pass finishes.
 /// </summary>
-public sealed class VaultCleanupEntry
+public sealed class VaultCleanupQueueEntry
 {
     public required string Path { get; set; }
     public DateTimeOffset QueuedAt { get; set; }
