@@ -19,11 +19,8 @@ public readonly record struct KeysetPosition(DateTimeOffset At, Guid Id);
 public sealed record PageRequest(int Limit, KeysetPosition? After, string Filter);
 
 /// <summary>
-/// Keyset pagination shared by every list: a page costs one index range scan whatever the table's size,
-/// and rows inserted between two pages are neither skipped nor repeated. The cursor is the last row's
-/// position and the filter it belongs to, encrypted and authenticated with ASP.NET Core Data Protection
-/// (keys shared through PostgreSQL): opaque, and a client can neither forge a position nor carry a cursor
-/// over to another filter.
+/// Keyset pagination for every list. A cursor is the last row's position and its filter, encrypted and
+/// authenticated with Data Protection: a client can neither forge one nor use it under another filter.
 /// </summary>
 public sealed class PageCursors(IDataProtectionProvider dataProtection)
 {

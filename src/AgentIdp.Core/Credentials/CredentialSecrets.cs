@@ -10,24 +10,10 @@ namespace AgentIdp.Core.Credentials;
 public sealed record IssuedCredential(Credential Credential, string ClientSecret);
 
 /// <summary>
-/// Makes credentials' secrets and puts them where they live: a bcrypt hash saved with the credential, or,
-/// in Vault mode (VAULT_ADDR set), a KV v2 version whose path and number the credential keeps.
-/// <para>
-/// The caller holds the agent's row lock throughout, so the writes for one agent never interleave. In
-/// Vault mode they are ordered so that no failure, at any step, leaves a caller holding a secret that
-/// cannot authenticate, or a secret in Vault that nothing points to for longer than a cleanup pass:
-/// </para>
-/// <list type="number">
-/// <item>the path is queued for cleanup and committed (<see cref="VaultCleanupQueue.EnqueueAsync"/>);</item>
-/// <item>the secret is written to Vault, which answers with its version;</item>
-/// <item>the caller's transaction points the credential at that path and version and takes the path off
-/// the queue (<see cref="SecretWrite.ApplyAsync"/>); only once it commits is the secret shown.</item>
-/// </list>
-/// If step 2 fails (or lands with its answer lost), step 3 does not commit, or the process dies between
-/// them, the path stays queued and is destroyed unless an active credential names it: at once when the
-/// request can, otherwise by the cleanup pass. A rotation writes a new version beside the one the
-/// credential names; until step 3 commits, the old version still authenticates and the new one does not,
-/// because only the version a credential names is ever read.
+/// Makes a credential's secret and stores it where it lives: a bcrypt hash on the row, or a Vault KV v2
+/// version written behind a cleanup entry (<see cref="VaultCleanupQueue"/>), so that no failure leaves a
+/// caller holding a secret that cannot authenticate, or a secret in Vault that no credential names for
+/// longer than a cleanup pass. The caller holds the agent's row lock (<see cref="CredentialLifecycle"/>).
 /// </summary>
 public sealed partial class CredentialSecrets(SecretHasher hasher, IServiceProvider services, ILogger<CredentialSecrets> logger, VaultSecretStore? vault = null)
 {

@@ -5,15 +5,9 @@ using AgentIdp.Core.Vault;
 namespace AgentIdp.Core.Secrets;
 
 /// <summary>
-/// Checks an agent's client secret: AgentIdP's counterpart of Duende's <c>ISecretValidator</c>.
-/// It reads the one credential named by the secret's id part, joined to its agent, on every request;
-/// accepts the secret from the <see cref="VerifiedSecretCache"/> when it passed a full check at the
-/// credential's current versions, and otherwise checks it against Vault (the exact version the
-/// credential names, compared in constant time) or its bcrypt hash (on <see cref="BcryptVerifier"/>'s
-/// threads); then decides on the credential's and the agent's state from the row just read. Every
-/// failure looks the same to the caller; <see cref="AuthenticationFailure"/> is for the audit log only,
-/// except <see cref="AuthenticationFailure.SecretStoreUnavailable"/>, a server error, and
-/// <see cref="AuthenticationFailure.Overloaded"/>, which asks the caller to come back.
+/// Checks an agent's client secret against its credential row, read on every request: from the
+/// <see cref="VerifiedSecretCache"/>, or in full against Vault or bcrypt. Every failure looks the same to the
+/// caller; the <see cref="AuthenticationFailure"/> is for the audit log.
 /// </summary>
 public sealed class AgentSecretValidator(
     CredentialLookup credentials,

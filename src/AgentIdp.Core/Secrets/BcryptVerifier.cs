@@ -8,11 +8,8 @@ namespace AgentIdp.Core.Secrets;
 public enum BcryptCheck { Match, Mismatch, Shed }
 
 /// <summary>
-/// Runs bcrypt checks, the one CPU-bound step of authentication, on a fixed set of threads of its own
-/// (SECRET_VERIFY_CONCURRENCY) fed by a short queue (SECRET_VERIFY_QUEUE). A check that finds the queue
-/// full is not run: <see cref="BcryptCheck.Shed"/>, which the token endpoint answers 503 with Retry-After
-/// at once. So a storm of cold requests costs at most that many cores and never queues without bound,
-/// and the thread pool stays free for cached requests and everything else the process serves.
+/// Runs bcrypt on SECRET_VERIFY_CONCURRENCY threads of its own behind a SECRET_VERIFY_QUEUE-long queue: a
+/// check that finds the queue full is shed (<see cref="BcryptCheck.Shed"/>), never queued without bound.
 /// </summary>
 public sealed partial class BcryptVerifier : IDisposable
 {

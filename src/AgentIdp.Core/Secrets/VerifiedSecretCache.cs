@@ -7,15 +7,9 @@ using Microsoft.Extensions.Options;
 namespace AgentIdp.Core.Secrets;
 
 /// <summary>
-/// Remembers, per credential, that a secret passed a full check (bcrypt or Vault), so the next request
-/// with the same secret skips that check. It keeps an HMAC-SHA256 of the secret bound to the credential
-/// id, under a key drawn at random when the process starts, beside the secret version and Vault version
-/// the check was made at: never the secret, nothing that outlives the process, nothing another process
-/// could use. The caller still reads the credential row on every request and passes its versions in, so
-/// a rotation misses at once, and revocation, expiry and suspension are decided by the row, never by the
-/// cache. Only a secret that passed is remembered: a wrong one neither adds nor removes an entry, so a
-/// storm of wrong secrets cannot push other agents' entries out. When full, new credentials stay cold
-/// (expired entries are swept first) rather than evicting ones that are in use.
+/// Remembers per credential a keyed HMAC of the secret that last passed a full check, and the versions it
+/// passed at: never the secret, and only a secret that passed gets in. The row read on every request still
+/// decides rotation, revocation, expiry and suspension.
 /// </summary>
 public sealed class VerifiedSecretCache
 {

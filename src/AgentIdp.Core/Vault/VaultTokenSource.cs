@@ -5,17 +5,8 @@ using Microsoft.Extensions.Options;
 namespace AgentIdp.Core.Vault;
 
 /// <summary>
-/// The token AgentIdP presents to Vault, by VAULT_AUTH_METHOD:
-/// <list type="bullet">
-/// <item><c>token</c>: VAULT_TOKEN, or the contents of VAULT_TOKEN_FILE, re-read whenever the file changes
-/// (Vault Agent renews or replaces <c>/vault/secrets/token</c>); neither set means Vault Agent's caching
-/// proxy adds the token itself.</item>
-/// <item><c>kubernetes</c>: a login with the pod's service-account JWT and VAULT_K8S_ROLE.</item>
-/// <item><c>approle</c>: a login with VAULT_APPROLE_ROLE_ID and the secret id (or its file).</item>
-/// </list>
-/// A renewable token is renewed at about two thirds of its TTL (<see cref="VaultTokenRenewal"/>); one that
-/// cannot be renewed is replaced by logging in again; a 403 from Vault triggers one new login where the
-/// method allows it.
+/// The token AgentIdP presents to Vault, by VAULT_AUTH_METHOD (a token or token file, kubernetes, approle):
+/// renewed at two thirds of its TTL, or replaced by a new login when it cannot be renewed or Vault answers 403.
 /// </summary>
 public sealed partial class VaultTokenSource(IServiceProvider services, IOptions<VaultOptions> options, TimeProvider time, ILogger<VaultTokenSource> logger)
     : IDisposable
