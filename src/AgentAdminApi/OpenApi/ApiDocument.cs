@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
@@ -13,7 +15,7 @@ public static class ApiDocument
     private const string Bearer = "bearer";
 
     public static IServiceCollection AddAdminApiDocument(this IServiceCollection services) =>
-        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        services.AddOpenApi(options => options.AddOperationTransformer(DescribeRequestBodyAsync).AddDocumentTransformer((document, _, _) =>
         {
             document.Info = new OpenApiInfo
             {
@@ -35,6 +37,25 @@ public static class ApiDocument
             document.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Bearer, document)] = [] });
             return Task.CompletedTask;
         }));
+
+    /// <summary>
+    /// The handlers take their bodies as a <c>JsonElement</c> and read them field by field, so the generator alone
+    /// would describe every body as any JSON: the type an endpoint names with <c>Accepts&lt;T&gt;</c> is what it reads.
+    /// </summary>
+    private static async Task DescribeRequestBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var accepts = context.Description.ActionDescriptor.EndpointMetadata.OfType<IAcceptsMetadata>().LastOrDefault();
+        if (accepts?.RequestType is not { } type || type == typeof(JsonElement) || type == typeof(JsonElement?) ||
+            operation.RequestBody?.Content is not { } content)
+        {
+            return;
+        }
+        var schema = await context.GetOrCreateSchemaAsync(type, null, cancellationToken);
+        foreach (var mediaType in content.Values)
+        {
+            mediaType.Schema = schema;
+        }
+    }
 
     public static WebApplication MapAdminApiDocument(this WebApplication app)
     {

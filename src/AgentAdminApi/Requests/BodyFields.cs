@@ -139,14 +139,17 @@ public sealed partial class BodyFields
         return null;
     }
 
-    /// <summary>Every field of the body must have been asked for: a misspelt field is an error, not silently ignored.</summary>
+    /// <summary>
+    /// Every field of the body must have been asked for: a misspelt field is an error, not silently ignored,
+    /// and its message names the fields the body takes.
+    /// </summary>
     public void RejectUnknownFields()
     {
         foreach (var property in _body.EnumerateObject())
         {
             if (!_known.Contains(property.Name))
             {
-                _errors.Add(property.Name, "Unknown field.");
+                _errors.Add(property.Name, $"Unknown field; this body's fields are: {string.Join(", ", _known.Order(StringComparer.Ordinal))}.");
             }
         }
     }
