@@ -19,7 +19,7 @@ public static class AgentsApi
 {
     public static IEndpointRouteBuilder MapAgents(this IEndpointRouteBuilder routes)
     {
-        var agents = routes.MapGroup("/api/v1/agents").WithTags("Agents").RequireRateLimiting(PerCallerRateLimit.Policy);
+        var agents = routes.MapGroup("/api/v1/agents").WithTags("Agents").RequireRateLimiting(PerCallerRateLimit.Policy).RequireCanonicalIds();
         agents.MapPost("/", RegisterAsync).RequireAuthorization(Capabilities.AgentsWrite).Audited(AuditActions.AgentCreated)
             .Accepts<RegisterAgentRequest>("application/json").WithSummary("Register an agent");
         agents.MapGet("/", ListAsync).RequireAuthorization(Capabilities.AgentsRead).WithSummary("List agents, newest first");

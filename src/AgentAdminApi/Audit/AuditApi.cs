@@ -27,7 +27,7 @@ public static class AuditApi
     public static IEndpointRouteBuilder MapAudit(this IEndpointRouteBuilder routes)
     {
         var audit = routes.MapGroup("/api/v1/audit").WithTags("Audit").RequireAuthorization(Capabilities.AuditRead)
-            .RequireRateLimiting(PerCallerRateLimit.Policy);
+            .RequireRateLimiting(PerCallerRateLimit.Policy).RequireCanonicalIds();
         audit.MapGet("/", ListAsync).WithSummary("List audit events, newest first");
         audit.MapGet("/{eventId}", GetAsync).WithSummary("Get an audit event");
         return routes;

@@ -26,12 +26,12 @@ public static class CredentialsApi
     public static IEndpointRouteBuilder MapCredentials(this IEndpointRouteBuilder routes)
     {
         var credentials = routes.MapGroup("/api/v1/agents/{agentId}/credentials").WithTags("Credentials")
-            .RequireRateLimiting(PerCallerRateLimit.Policy);
-        credentials.MapPost("/", GenerateAsync).RequireAuthorization(Capabilities.AgentsWriteOrSelf).Audited(AuditActions.CredentialGenerated)
+            .RequireRateLimiting(PerCallerRateLimit.Policy).RequireCanonicalIds();
+        credentials.MapPost("/", GenerateAsync).RequireAuthorization(Capabilities.AgentsWriteOrSelf).Audited(AuditActions.CredentialGenerated).CarriesSecret()
             .Accepts<GenerateCredentialRequest>("application/json").WithSummary("Generate a credential; its secret is in this response only");
         credentials.MapGet("/", ListAsync).RequireAuthorization(Capabilities.AgentsReadOrSelf).WithSummary("List an agent's credentials");
         credentials.MapPost("/{credentialId}/rotate", RotateAsync).RequireAuthorization(Capabilities.AgentsWriteOrSelf)
-            .Audited(AuditActions.CredentialRotated).WithSummary("Replace a credential's secret; the previous one stops working at once");
+            .Audited(AuditActions.CredentialRotated).CarriesSecret().WithSummary("Replace a credential's secret; the previous one stops working at once");
         credentials.MapDelete("/{credentialId}", RevokeAsync).RequireAuthorization(Capabilities.AgentsWriteOrSelf)
             .Audited(AuditActions.CredentialRevoked).WithSummary("Revoke a credential");
         return routes;
@@ -60,6 +60,15 @@ public static class CredentialsApi
             ? TypedResults.Created((string?)null, CredentialWithSecretResponse.From(issued.Credential, issued.ClientSecret, now))
             : ApiProblems.Refused(change.Refusal!.Value, agentId);
     }
+
+    /// <summary>A response that shows a secret is never stored by a cache (RFC 9111 §5.2.2.5), like a token response.</summary>
+    private static RouteHandlerBuilder CarriesSecret(this RouteHandlerBuilder builder) =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            context.HttpContext.Response.Headers.CacheControl = "no-store";
+            context.HttpContext.Response.Headers.Pragma = "no-cache";
+            return await next(context);
+        });
 
     private static async Task<Results<Ok<CredentialList>, ProblemHttpResult>> ListAsync(
         Guid agentId, AgentIdpDbContext db, TimeProvider time, CancellationToken cancellationToken)

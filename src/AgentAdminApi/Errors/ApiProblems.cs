@@ -25,15 +25,27 @@ public static class ApiProblems
     public static ProblemHttpResult Forbidden(string detail) =>
         Create(StatusCodes.Status403Forbidden, ErrorCodes.Forbidden, "Not allowed", detail);
 
-    public static ProblemHttpResult AgentNotFound(Guid agentId) =>
+    public static ProblemHttpResult AgentNotFound(Guid agentId) => AgentNotFound(agentId.ToString());
+
+    private static ProblemHttpResult AgentNotFound(string agentId) =>
         Create(StatusCodes.Status404NotFound, ErrorCodes.AgentNotFound, "Agent not found", $"No agent has the id {agentId}.");
 
     public static ProblemHttpResult CredentialNotFound(Guid agentId, Guid credentialId) =>
         Create(StatusCodes.Status404NotFound, ErrorCodes.CredentialNotFound, "Credential not found",
             $"Agent {agentId} has no credential with the id {credentialId}.");
 
-    public static ProblemHttpResult AuditEventNotFound(Guid eventId) =>
+    public static ProblemHttpResult AuditEventNotFound(Guid eventId) => AuditEventNotFound(eventId.ToString());
+
+    private static ProblemHttpResult AuditEventNotFound(string eventId) =>
         Create(StatusCodes.Status404NotFound, ErrorCodes.AuditEventNotFound, "Audit event not found", $"No audit event has the id {eventId}.");
+
+    /// <summary>The not-found answer for the path id <paramref name="routeName"/> (agentId, credentialId, eventId), as written.</summary>
+    public static ProblemHttpResult NotFound(string routeName, string id) => routeName switch
+    {
+        "credentialId" => Create(StatusCodes.Status404NotFound, ErrorCodes.CredentialNotFound, "Credential not found", $"No credential has the id {id}."),
+        "eventId" => AuditEventNotFound(id),
+        _ => AgentNotFound(id),
+    };
 
     public static ProblemHttpResult AgentAlreadyExists() =>
         Create(StatusCodes.Status409Conflict, ErrorCodes.AgentAlreadyExists, "Agent already exists",

@@ -28,10 +28,71 @@ public sealed partial class BodyFields
             {
                 errors.Add("body", "The request body must be a JSON object.");
             }
-            using var nothing = JsonDocument.Parse("{}");
-            return new BodyFields(nothing.RootElement.Clone(), errors);
+            return Empty(errors);
+        }
+        if (InvalidText(element, "body") is { } field)
+        {
+            errors.Add(field, "Must be valid Unicode text: an escaped surrogate (\\uD800-\\uDFFF) must be half of a pair.");
+            return Empty(errors);
         }
         return new BodyFields(element, errors);
+    }
+
+    private static BodyFields Empty(ValidationErrors errors)
+    {
+        using var nothing = JsonDocument.Parse("{}");
+        return new BodyFields(nothing.RootElement.Clone(), errors);
+    }
+
+    /// <summary>
+    /// The first string or property name that JSON's escapes let through but .NET cannot hold as text (a lone
+    /// surrogate), as the field to name; null when every one is valid. Checked once, before any field is read.
+    /// </summary>
+    private static string? InvalidText(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                return IsText(() => element.GetString()) ? null : path;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (InvalidText(item, $"{path}[{index++}]") is { } invalid)
+                    {
+                        return invalid;
+                    }
+                }
+                return null;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!IsText(() => property.Name))
+                    {
+                        return path;
+                    }
+                    if (InvalidText(property.Value, path == "body" ? property.Name : $"{path}.{property.Name}") is { } invalid)
+                    {
+                        return invalid;
+                    }
+                }
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static bool IsText(Func<string?> read)
+    {
+        try
+        {
+            read();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     public bool Has(string name) => _body.TryGetProperty(name, out _);

@@ -10,7 +10,7 @@ public static class TokenAuthentication
 {
     /// <summary>
     /// Bearer access tokens from the AuthServer: signature from its JWKS (found through discovery at
-    /// ISSUER), issuer, audience (AUDIENCE), type <c>at+jwt</c> and lifetime; then, on every request,
+    /// ISSUER), issuer, audience (AUDIENCE), type <c>at+jwt</c> and lifetime (<see cref="TokenLifetime"/>); then, on every request,
     /// that the token still stands (<see cref="TokenLiveness"/>): not revoked, its credential neither
     /// revoked nor rotated, its agent active. Anything else is 401 UNAUTHORIZED.
     /// </summary>
@@ -30,6 +30,9 @@ public static class TokenAuthentication
             bearer.TokenValidationParameters.ValidAudience = issuer.Audience;
             bearer.TokenValidationParameters.ValidTypes = ["at+jwt"];
             bearer.TokenValidationParameters.NameClaimType = RegisteredClaims.Subject;
+            // Not JwtBearer's five minutes of skew: a token stops at its exp here as at introspection.
+            bearer.TokenValidationParameters.LifetimeValidator = (notBefore, expires, _, _) =>
+                TokenLifetime.IsCurrent(notBefore, expires, DateTimeOffset.UtcNow);
             bearer.Events = new JwtBearerEvents
             {
                 OnTokenValidated = RejectTokensThatNoLongerStandAsync,
