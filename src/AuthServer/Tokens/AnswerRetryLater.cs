@@ -1,4 +1,5 @@
 using AgentIdp.Core.RateLimiting;
+using AuthServer.Tokens.Issuance;
 using Microsoft.AspNetCore;
 using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;

@@ -1,4 +1,5 @@
 using System.Net;
+using AuthServer.Tokens.ClientAuthentication;
 using Microsoft.AspNetCore;
 using OpenIddict.Server;
 

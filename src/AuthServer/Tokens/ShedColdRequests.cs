@@ -1,6 +1,7 @@
 using System.Text;
 using AgentIdp.Core.RateLimiting;
 using AgentIdp.Core.Secrets;
+using AuthServer.Tokens.ClientAuthentication;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.Tokens;

@@ -8,7 +8,7 @@ using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Issuance;
 
 /// <summary>
 /// Answers a client_credentials request: an RFC 9068 access token for the agent, carrying the requested

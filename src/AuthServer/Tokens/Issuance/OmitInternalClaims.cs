@@ -2,7 +2,7 @@ using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Issuance;
 
 /// <summary>
 /// Access tokens carry no OpenIddict-internal claim. OpenIddict keeps <c>oi_prst</c> (the presenters) in

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.ClientAuthentication;
 
 /// <summary>
 /// At the introspection endpoint, a resource server may authenticate with a bearer access token of its

@@ -4,7 +4,7 @@ using AuthServer.Audit;
 using OpenIddict.Server;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Introspection;
 
 /// <summary>Queues <c>token.introspected</c> for every answered introspection, active or not.</summary>
 public sealed class RecordIntrospection(AuditTrail audit, TimeProvider time) : IOpenIddictServerHandler<ApplyIntrospectionResponseContext>

@@ -2,7 +2,7 @@ using System.Threading.RateLimiting;
 using AgentIdp.Core.RateLimiting;
 using Microsoft.Extensions.Options;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Issuance;
 
 /// <summary>One token bucket per agent; none when TOKEN_RATE_LIMIT_PER_MINUTE is 0.</summary>
 public sealed class TokenRateLimiter(IOptions<TokenOptions> options) : IDisposable

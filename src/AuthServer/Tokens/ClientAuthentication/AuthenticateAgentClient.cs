@@ -7,7 +7,7 @@ using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.ClientAuthentication;
 
 /// <summary>
 /// Authenticates the agent behind client credentials (client_secret_basic or client_secret_post) at the

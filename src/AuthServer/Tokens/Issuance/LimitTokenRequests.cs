@@ -1,7 +1,8 @@
+using AuthServer.Tokens.ClientAuthentication;
 using OpenIddict.Server;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Issuance;
 
 /// <summary>
 /// Token requests per agent per minute on this replica (TOKEN_RATE_LIMIT_PER_MINUTE), counted once the

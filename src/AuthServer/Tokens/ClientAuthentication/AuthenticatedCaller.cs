@@ -1,6 +1,6 @@
 using AgentIdp.Core.Secrets;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.ClientAuthentication;
 
 /// <summary>
 /// The agent calling the token, introspection or revocation endpoint, once authenticated: by one of its
