@@ -1,7 +1,6 @@
 using AgentIdp.Core.Agents;
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Tokens;
-using AuthServer.Audit;
 using AuthServer.Tokens.ClientAuthentication;
 using AuthServer.Tokens.Introspection;
 using AuthServer.Tokens.Issuance;
@@ -34,10 +33,6 @@ public static class OAuthServer
         services.AddOptions<TokenOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.AddScoped<TokenLiveness>();
         services.AddSingleton<TokenRateLimiter>();
-        services.AddSingleton<RevokedTokenPurge>();
-        services.AddHostedService(provider => provider.GetRequiredService<RevokedTokenPurge>());
-        services.AddSingleton<AuditTrail>();
-        services.AddHostedService(provider => provider.GetRequiredService<AuditTrail>());
 
         services.AddOpenIddict().AddServer(server =>
         {
