@@ -126,15 +126,7 @@ public static class OAuthServer
     public static IApplicationBuilder UseOAuthErrorResponses(this IApplicationBuilder app) =>
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            ExceptionHandler = context =>
-            {
-                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-                context.Response.Headers.CacheControl = "no-store";
-                return context.Response.WriteAsJsonAsync(new Dictionary<string, string>
-                {
-                    ["error"] = Errors.ServerError,
-                    ["error_description"] = "The server encountered an unexpected error.",
-                });
-            },
+            ExceptionHandler = context => OAuthErrorResponse.WriteAsync(context, StatusCodes.Status500InternalServerError,
+                Errors.ServerError, "The server encountered an unexpected error."),
         });
 }

@@ -24,7 +24,7 @@ public sealed class ShedColdRequests(RequestDelegate next, BcryptVerifier bcrypt
             await PresentedSecretAsync(context.Request) is { Length: > 0 } secret && !cache.Recognizes(secret))
         {
             context.Response.Headers.RetryAfter = RetryAfter.Seconds(RetryAfterShed);
-            await OAuthRequestGuard.RejectAsync(context, StatusCodes.Status503ServiceUnavailable, Errors.TemporarilyUnavailable,
+            await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, Errors.TemporarilyUnavailable,
                 AuthenticateAgentClient.Overloaded);
             return;
         }
