@@ -3,8 +3,10 @@ using AgentIdp.Core.Health;
 using AgentIdp.Core.Logging;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.Secrets;
+using AuthServer.Audit;
 using AuthServer.SigningKeys;
 using AuthServer.Tokens;
+using AuthServer.Tokens.Revocation;
 
 // Settings files are read from beside the assembly, wherever the process is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -13,6 +15,8 @@ builder.Services.AddAgentIdpDatabase(builder.Configuration);
 builder.Services.AddAgentSecrets(builder.Configuration);
 builder.Services.AddSigningKeys(builder.Configuration);
 builder.Services.AddAgentOAuthServer(builder.Configuration);
+builder.Services.AddRevokedTokenPurge();
+builder.Services.AddAuditTrail();
 builder.Services.AddTokenSafeLogging();
 builder.Services.AddAgentIdpHealthChecks();
 

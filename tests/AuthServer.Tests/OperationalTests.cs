@@ -183,7 +183,7 @@ public sealed class RevokedTokenPurgeTests(AuthServerFixture fixture) : IClassFi
             await db.SaveChangesAsync();
         }
 
-        var purged = await fixture.Factory.Services.GetRequiredService<AuthServer.Tokens.RevokedTokenPurge>().PurgeAsync(CancellationToken.None);
+        var purged = await fixture.Factory.Services.GetRequiredService<AuthServer.Tokens.Revocation.RevokedTokenPurge>().PurgeAsync(CancellationToken.None);
 
         Assert.Equal(1, purged);
         await using var check = fixture.Data.Open();

@@ -1,6 +1,7 @@
 using System.Text;
 using AgentIdp.Core.Http;
 using Microsoft.AspNetCore.Http.Features;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.Tokens;
 
@@ -34,7 +35,7 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
 
         if (RequestBodyLimit.Exceeds(context, MaxBodyBytes))
         {
-            await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "invalid_request", RequestBodyLimit.TooLarge(MaxBodyBytes));
+            await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, Errors.InvalidRequest, RequestBodyLimit.TooLarge(MaxBodyBytes));
             return;
         }
 
@@ -48,19 +49,19 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
             }
             catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "invalid_request", RequestBodyLimit.TooLarge(MaxBodyBytes));
+                await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, Errors.InvalidRequest, RequestBodyLimit.TooLarge(MaxBodyBytes));
                 return;
             }
             catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or DecoderFallbackException)
             {
-                await RejectAsync(context, StatusCodes.Status400BadRequest, "invalid_request", "The request body is not a valid form.");
+                await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, Errors.InvalidRequest, "The request body is not a valid form.");
                 return;
             }
 
             var repeated = form.FirstOrDefault(field => field.Value.Count > 1).Key;
             if (repeated is not null)
             {
-                await RejectAsync(context, StatusCodes.Status400BadRequest, "invalid_request",
+                await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, Errors.InvalidRequest,
                     $"The '{Truncate(repeated)}' parameter must not be given more than once.");
                 return;
             }
@@ -75,17 +76,4 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
         (request.Path.Equals(TokenPath) || request.Path.Equals(IntrospectionPath) || request.Path.Equals(RevocationPath));
 
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
-
-    /// <summary>An RFC 6749 §5.2 error document, never cached.</summary>
-    internal static Task RejectAsync(HttpContext context, int status, string error, string description)
-    {
-        context.Response.StatusCode = status;
-        context.Response.Headers.CacheControl = "no-store";
-        context.Response.Headers.Pragma = "no-cache";
-        return context.Response.WriteAsJsonAsync(new Dictionary<string, string>
-        {
-            ["error"] = error,
-            ["error_description"] = description,
-        }, context.RequestAborted);
-    }
 }

@@ -1,7 +1,10 @@
 using AgentIdp.Core.Agents;
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Tokens;
-using AuthServer.Audit;
+using AuthServer.Tokens.ClientAuthentication;
+using AuthServer.Tokens.Introspection;
+using AuthServer.Tokens.Issuance;
+using AuthServer.Tokens.Revocation;
 using Microsoft.Extensions.Options;
 using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;
@@ -15,7 +18,14 @@ public static class OAuthServer
     /// The OAuth 2.0 server: OpenIddict in degraded mode (no application or token tables: the agents table
     /// is the list of clients), client_credentials only, RS256 <c>at+jwt</c> access tokens left
     /// unencrypted for resource servers, discovery at both well-known paths, JWKS, introspection and
-    /// revocation. AgentIdP's own decisions are the handlers added below, one per decision.
+    /// revocation. AgentIdP's own decisions are handlers, one per decision, listed by endpoint:
+    /// <list type="bullet">
+    /// <item><see cref="ClientAuthenticationHandlers"/>: who is calling (client secret, or a bearer token at introspection); no anonymous calls.</item>
+    /// <item><see cref="IssuanceHandlers"/>: the token endpoint: credentials required, rate limit, scopes within capabilities, the token's claims, <c>token.issued</c>.</item>
+    /// <item><see cref="IntrospectionHandlers"/>: any <c>tokens:read</c> holder may introspect any token; AgentIdP's claims; <c>token.introspected</c>.</item>
+    /// <item><see cref="RevocationHandlers"/>: an agent revokes its own tokens (with <c>agents:write</c>, any); <c>token.revoked</c>; an empty 200.</item>
+    /// <item><see cref="SharedHandlers"/>: revoked or outdated tokens refused wherever a token is validated; 429 and 503 with <c>Retry-After</c>.</item>
+    /// </list>
     /// </summary>
     public static IServiceCollection AddAgentOAuthServer(this IServiceCollection services, IConfiguration configuration)
     {
@@ -23,10 +33,6 @@ public static class OAuthServer
         services.AddOptions<TokenOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.AddScoped<TokenLiveness>();
         services.AddSingleton<TokenRateLimiter>();
-        services.AddSingleton<RevokedTokenPurge>();
-        services.AddHostedService(provider => provider.GetRequiredService<RevokedTokenPurge>());
-        services.AddSingleton<AuditTrail>();
-        services.AddHostedService(provider => provider.GetRequiredService<AuditTrail>());
 
         services.AddOpenIddict().AddServer(server =>
         {
@@ -51,9 +57,14 @@ public static class OAuthServer
 
             server.UseAspNetCore();
 
-            foreach (var descriptor in AnswerRetryLater.Descriptors)
+            // Each descriptor's SetOrder places its handler in OpenIddict's pipeline: the order of the lists does not.
+            foreach (var descriptor in AgentIdpHandlers)
             {
                 server.AddEventHandler(descriptor);
+            }
+            foreach (var descriptor in ReplacedHandlers)
+            {
+                server.RemoveEventHandler(descriptor);
             }
             // OpenIddict walks every registered handler on each of the dozens of dispatches a request makes:
             // those of endpoints this server does not have only cost time.
@@ -61,26 +72,6 @@ public static class OAuthServer
             {
                 server.RemoveEventHandler(descriptor);
             }
-
-            server.AddEventHandler(AuthenticateAgentClient.Descriptor)
-                .AddEventHandler(AuthenticateBearerCaller.Descriptor)
-                .AddEventHandler(RequireAuthenticatedCaller.Descriptor)
-                .AddEventHandler(LimitTokenRequests.Descriptor)
-                .AddEventHandler(RequireClientCredentials.Descriptor)
-                .AddEventHandler(ValidateRequestedScopes.Descriptor)
-                .AddEventHandler(IssueAgentAccessToken.Descriptor)
-                .AddEventHandler(AttachGrantedScope.Descriptor)
-                .AddEventHandler(OmitInternalClaims.Descriptor)
-                .AddEventHandler(AttachNotBefore.Descriptor)
-                .AddEventHandler(RecordIssuedToken.Descriptor)
-                .AddEventHandler(RejectInactiveTokens.Descriptor)
-                .AddEventHandler(AttachIntrospectionClaims.Descriptor)
-                .AddEventHandler(RecordIntrospection.Descriptor)
-                .AddEventHandler(AuthorizeTokenRevocation.Descriptor)
-                .AddEventHandler(RevokeAccessToken.Descriptor)
-                .AddEventHandler(AnswerRevocationWithEmptyBody.Descriptor)
-                .RemoveEventHandler(OpenIddictServerHandlers.Introspection.ValidateAuthorizedParty.Descriptor)
-                .RemoveEventHandler(OpenIddictServerHandlers.Revocation.ValidateAuthorizedParty.Descriptor);
         });
 
         services.AddOptions<OpenIddictServerOptions>().Configure<IOptions<IssuerOptions>, IOptions<TokenOptions>>((server, issuer, tokens) =>
@@ -97,6 +88,22 @@ public static class OAuthServer
             aspNetCore.DisableTransportSecurityRequirement = issuer.Value.IssuerUri.Scheme == Uri.UriSchemeHttp);
         return services;
     }
+
+    private static IEnumerable<OpenIddictServerHandlerDescriptor> AgentIdpHandlers =>
+    [
+        .. ClientAuthenticationHandlers.DefaultHandlers,
+        .. IssuanceHandlers.DefaultHandlers,
+        .. IntrospectionHandlers.DefaultHandlers,
+        .. RevocationHandlers.DefaultHandlers,
+        .. SharedHandlers.DefaultHandlers,
+    ];
+
+    /// <summary>OpenIddict's handlers that AgentIdP's replace.</summary>
+    private static IEnumerable<OpenIddictServerHandlerDescriptor> ReplacedHandlers =>
+    [
+        .. IntrospectionHandlers.RemovedHandlers,
+        .. RevocationHandlers.RemovedHandlers,
+    ];
 
     /// <summary>The authorization (and pushed authorization), end-session, device and userinfo endpoints' handlers.</summary>
     private static IEnumerable<OpenIddictServerHandlerDescriptor> HandlersOfEndpointsNotServed =>
@@ -119,15 +126,7 @@ public static class OAuthServer
     public static IApplicationBuilder UseOAuthErrorResponses(this IApplicationBuilder app) =>
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            ExceptionHandler = context =>
-            {
-                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-                context.Response.Headers.CacheControl = "no-store";
-                return context.Response.WriteAsJsonAsync(new Dictionary<string, string>
-                {
-                    ["error"] = Errors.ServerError,
-                    ["error_description"] = "The server encountered an unexpected error.",
-                });
-            },
+            ExceptionHandler = context => OAuthErrorResponse.WriteAsync(context, StatusCodes.Status500InternalServerError,
+                Errors.ServerError, "The server encountered an unexpected error."),
         });
 }

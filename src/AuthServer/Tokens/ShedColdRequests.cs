@@ -1,18 +1,16 @@
 using System.Text;
 using AgentIdp.Core.RateLimiting;
 using AgentIdp.Core.Secrets;
+using AuthServer.Tokens.ClientAuthentication;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.Tokens;
 
-/// <summary>
-/// While bcrypt's threads and queue are full, a request to the token, introspection or revocation endpoint
-/// that presents a client secret the verified-secret cache does not recognize would only be shed once it
-/// reached the check: it is answered 503 <c>temporarily_unavailable</c> with <c>Retry-After</c> here
-/// instead, before OpenIddict or PostgreSQL spend anything on it. So a storm of cold requests costs little
-/// more than its bytes, and the cores stay with bcrypt and with the agents whose secrets are cached.
-/// (<see cref="BcryptVerifier"/> still sheds what arrives once the queue has filled.)
-/// </summary>
+/// <summary>While bcrypt is saturated, a client secret the verified-secret cache does not recognize gets 503 <c>temporarily_unavailable</c> with <c>Retry-After</c> before OpenIddict or PostgreSQL see it.</summary>
+/// <remarks>
+/// It would be shed at the check anyway; here a storm of cold requests costs little more than its bytes, and the
+/// cores stay with bcrypt and the agents whose secrets are cached. <see cref="BcryptVerifier"/> still sheds the rest.
+/// </remarks>
 public sealed class ShedColdRequests(RequestDelegate next, BcryptVerifier bcrypt, VerifiedSecretCache cache)
 {
     private static readonly TimeSpan RetryAfterShed = TimeSpan.FromSeconds(1);
@@ -23,7 +21,7 @@ public sealed class ShedColdRequests(RequestDelegate next, BcryptVerifier bcrypt
             await PresentedSecretAsync(context.Request) is { Length: > 0 } secret && !cache.Recognizes(secret))
         {
             context.Response.Headers.RetryAfter = RetryAfter.Seconds(RetryAfterShed);
-            await OAuthRequestGuard.RejectAsync(context, StatusCodes.Status503ServiceUnavailable, Errors.TemporarilyUnavailable,
+            await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, Errors.TemporarilyUnavailable,
                 AuthenticateAgentClient.Overloaded);
             return;
         }

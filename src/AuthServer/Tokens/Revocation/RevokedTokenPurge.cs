@@ -1,7 +1,7 @@
 using AgentIdp.Core.Persistence;
 using Microsoft.EntityFrameworkCore;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Revocation;
 
 /// <summary>
 /// Once an hour, forgets revocations of tokens that have expired anyway: an expired token is refused for

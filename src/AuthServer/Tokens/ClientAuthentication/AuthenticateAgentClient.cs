@@ -7,14 +7,10 @@ using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.ClientAuthentication;
 
-/// <summary>
-/// Authenticates the agent behind client credentials (client_secret_basic or client_secret_post) at the
-/// token, introspection and revocation endpoints, through <see cref="AgentSecretValidator"/>. It stands
-/// where OpenIddict's own client-secret check would, which degraded mode leaves out: the agents table
-/// is the only list of clients. Every failure gets the same answer; the audit log gets the reason.
-/// </summary>
+/// <summary>Client credentials (client_secret_basic or client_secret_post) must be an agent's (<see cref="AgentSecretValidator"/>); every failure gets the same answer, the audit log the reason.</summary>
+/// <remarks>It stands where OpenIddict's client-secret check would, which degraded mode leaves out: the agents table is the only list of clients.</remarks>
 public sealed class AuthenticateAgentClient(AgentSecretValidator validator, AuditTrail audit, TimeProvider time)
     : IOpenIddictServerHandler<ProcessAuthenticationContext>
 {

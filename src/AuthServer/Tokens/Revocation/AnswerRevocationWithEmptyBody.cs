@@ -3,7 +3,7 @@ using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Revocation;
 
 /// <summary>A successful revocation is 200 with an empty body (RFC 7009 §2.2), not OpenIddict's <c>{}</c>.</summary>
 public sealed class AnswerRevocationWithEmptyBody : IOpenIddictServerHandler<ApplyRevocationResponseContext>

@@ -3,7 +3,7 @@ using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Introspection;
 
 /// <summary>
 /// Adds the token's scopes and AgentIdP's own claims to an active introspection response. OpenIddict

@@ -1,8 +1,9 @@
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Issuance;
 
 /// <summary>
 /// Access tokens carry no OpenIddict-internal claim. OpenIddict keeps <c>oi_prst</c> (the presenters) in
@@ -10,8 +11,6 @@ namespace AuthServer.Tokens;
 /// </summary>
 public sealed class OmitInternalClaims : IOpenIddictServerHandler<ProcessSignInContext>
 {
-    private const string PresentersClaim = "oi_prst";
-
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
         OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
             .UseSingletonHandler<OmitInternalClaims>()
@@ -21,7 +20,7 @@ public sealed class OmitInternalClaims : IOpenIddictServerHandler<ProcessSignInC
 
     public ValueTask HandleAsync(ProcessSignInContext context)
     {
-        context.AccessTokenPrincipal?.RemoveClaims(PresentersClaim);
+        context.AccessTokenPrincipal?.RemoveClaims(Claims.Private.Presenter);
         return ValueTask.CompletedTask;
     }
 }

@@ -6,7 +6,7 @@ using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Issuance;
 
 /// <summary>Queues <c>token.issued</c> (never the token itself) and notes the credential's last use.</summary>
 public sealed class RecordIssuedToken(AuditTrail audit, TimeProvider time) : IOpenIddictServerHandler<ProcessSignInContext>

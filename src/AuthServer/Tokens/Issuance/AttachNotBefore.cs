@@ -2,7 +2,7 @@ using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Issuance;
 
 /// <summary>
 /// Access tokens carry <c>nbf</c> (equal to <c>iat</c>), which OpenIddict leaves out and the contract lists.

@@ -2,9 +2,10 @@ using System.Text.Json;
 using AgentIdp.Core.Audit;
 using AuthServer.Audit;
 using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Introspection;
 
 /// <summary>Queues <c>token.introspected</c> for every answered introspection, active or not.</summary>
 public sealed class RecordIntrospection(AuditTrail audit, TimeProvider time) : IOpenIddictServerHandler<ApplyIntrospectionResponseContext>
@@ -22,14 +23,14 @@ public sealed class RecordIntrospection(AuditTrail audit, TimeProvider time) : I
         {
             return ValueTask.CompletedTask; // failed authentication is recorded as auth.failed
         }
-        var active = (bool?)context.Response["active"] ?? false;
-        var subject = (string?)context.Response["sub"];
+        var active = (bool?)context.Response[Claims.Active] ?? false;
+        var subject = (string?)context.Response[Claims.Subject];
         audit.Record(AuditEvent.Create(
             AuditActions.TokenIntrospected, AuditOutcome.Success, time.GetUtcNow(),
             agentId: active && Guid.TryParse(subject, out var agentId) ? agentId : null,
             actor: caller.AgentId.ToString(),
             ip: context.Transaction.CallerIp(),
-            details: JsonSerializer.Serialize(new { active, jti = active ? (string?)context.Response["jti"] : null })));
+            details: JsonSerializer.Serialize(new { active, jti = active ? (string?)context.Response[Claims.JwtId] : null })));
         return ValueTask.CompletedTask;
     }
 }

@@ -1,25 +1,17 @@
 using System.Net;
-using AgentIdp.Core.Secrets;
-using OpenIddict.Server;
+using AuthServer.Tokens.ClientAuthentication;
 using Microsoft.AspNetCore;
+using OpenIddict.Server;
 
 namespace AuthServer.Tokens;
 
-/// <summary>
-/// The agent calling the token, introspection or revocation endpoint, once authenticated: by one of its
-/// credentials (<see cref="Credential"/>), or at the introspection endpoint by a bearer token whose
-/// scopes are then its capabilities.
-/// </summary>
-public sealed record AuthenticatedCaller(Guid AgentId, IReadOnlySet<string> Capabilities, VerifiedCredential? Credential)
-{
-    public bool Holds(string capability) => Capabilities.Contains(capability);
-}
-
+/// <summary>What AgentIdP's handlers leave for each other on an OpenIddict transaction.</summary>
 internal static class OAuthTransaction
 {
-    private static readonly string CallerProperty = typeof(AuthenticatedCaller).FullName!;
-    private static readonly string IssuedTokenIdProperty = typeof(AuthenticatedCaller).Namespace + ".IssuedTokenId";
-    private static readonly string RetryAfterProperty = typeof(AuthenticatedCaller).Namespace + ".RetryAfter";
+    private static readonly string Prefix = typeof(OAuthTransaction).Namespace + ".";
+    private static readonly string CallerProperty = Prefix + nameof(AuthenticatedCaller);
+    private static readonly string IssuedTokenIdProperty = Prefix + "IssuedTokenId";
+    private static readonly string RetryAfterProperty = Prefix + "RetryAfter";
 
     public static void SetCaller(this OpenIddictServerTransaction transaction, AuthenticatedCaller caller) =>
         transaction.SetProperty(CallerProperty, caller);

@@ -3,7 +3,7 @@ using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.ClientAuthentication;
 
 /// <summary>
 /// No anonymous calls: every call to the token, introspection and revocation endpoints must have been

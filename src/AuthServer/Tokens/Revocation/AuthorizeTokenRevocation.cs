@@ -4,7 +4,7 @@ using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Revocation;
 
 /// <summary>
 /// An agent may revoke the tokens issued to itself; an agent holding <c>agents:write</c> may revoke any

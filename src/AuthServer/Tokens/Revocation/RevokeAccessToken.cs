@@ -8,7 +8,7 @@ using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Revocation;
 
 /// <summary>
 /// Records the token's jti in <c>revoked_tokens</c> until the token would have expired; from then on it

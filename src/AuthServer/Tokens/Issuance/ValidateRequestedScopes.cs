@@ -3,7 +3,7 @@ using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Issuance;
 
 /// <summary>An agent may request only scopes among its capabilities (RFC 6749 §5.2 <c>invalid_scope</c>).</summary>
 public sealed class ValidateRequestedScopes : IOpenIddictServerHandler<ValidateTokenRequestContext>

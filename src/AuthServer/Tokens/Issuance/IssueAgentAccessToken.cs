@@ -8,14 +8,9 @@ using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.Issuance;
 
-/// <summary>
-/// Answers a client_credentials request: an RFC 9068 access token for the agent, carrying the requested
-/// scopes (all its capabilities when none is requested), the requested resources as audiences (AUDIENCE
-/// otherwise), and the credential and secret version that authenticated it. A token never outlives the
-/// credential that obtained it.
-/// </summary>
+/// <summary>A client_credentials request gets an RFC 9068 access token for the requested scopes (else all the agent's capabilities) and resources (else AUDIENCE), bound to its credential and never outliving it.</summary>
 public sealed class IssueAgentAccessToken(IOptions<IssuerOptions> issuer, IOptions<TokenOptions> tokens, TimeProvider time)
     : IOpenIddictServerHandler<HandleTokenRequestContext>
 {

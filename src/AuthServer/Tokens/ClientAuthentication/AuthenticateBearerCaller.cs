@@ -7,7 +7,7 @@ using Microsoft.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
-namespace AuthServer.Tokens;
+namespace AuthServer.Tokens.ClientAuthentication;
 
 /// <summary>
 /// At the introspection endpoint, a resource server may authenticate with a bearer access token of its
@@ -47,7 +47,7 @@ public sealed class AuthenticateBearerCaller(IOpenIddictServerDispatcher dispatc
         {
             audit.Record(AuditEvent.Create(
                 AuditActions.AuthFailed, AuditOutcome.Failure, time.GetUtcNow(), ip: context.Transaction.CallerIp(),
-                details: JsonSerializer.Serialize(new { endpoint = "introspection", reason = "invalid_bearer_token" })));
+                details: JsonSerializer.Serialize(new { endpoint = context.EndpointType.EndpointName(), reason = "invalid_bearer_token" })));
             context.Reject(Errors.InvalidClient, "The bearer token that authenticates the caller is invalid.");
             return;
         }

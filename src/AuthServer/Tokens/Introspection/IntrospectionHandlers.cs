@@ -1,0 +1,23 @@
+using System.Collections.Immutable;
+using OpenIddict.Server;
+
+namespace AuthServer.Tokens.Introspection;
+
+/// <summary>The introspection endpoint's handlers, in pipeline order, and the OpenIddict handler they replace.</summary>
+public static class IntrospectionHandlers
+{
+    public static ImmutableArray<OpenIddictServerHandlerDescriptor> DefaultHandlers { get; } =
+    [
+        AttachIntrospectionClaims.Descriptor,
+        RecordIntrospection.Descriptor,
+    ];
+
+    /// <summary>
+    /// OpenIddict's rule that only an audience or presenter of a token may introspect it: here any holder of
+    /// <c>tokens:read</c> may (<see cref="ClientAuthentication.RequireAuthenticatedCaller"/>).
+    /// </summary>
+    public static ImmutableArray<OpenIddictServerHandlerDescriptor> RemovedHandlers { get; } =
+    [
+        OpenIddictServerHandlers.Introspection.ValidateAuthorizedParty.Descriptor,
+    ];
+}
