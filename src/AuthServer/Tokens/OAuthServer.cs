@@ -16,7 +16,7 @@ public static class OAuthServer
 {
     /// <summary>
     /// The OAuth 2.0 server: OpenIddict in degraded mode (no application or token tables: the agents table
-    /// is the list of clients), client_credentials only, RS256 <c>at+jwt</c> access tokens left
+    /// is the list of clients), client_credentials only, RS256 or ES256 <c>at+jwt</c> access tokens left
     /// unencrypted for resource servers, discovery at both well-known paths, JWKS, introspection and
     /// revocation. AgentIdP's own decisions are handlers, one per decision, listed by endpoint:
     /// <list type="bullet">
