@@ -14,8 +14,9 @@ namespace AgentIdp.Testing.Vault;
 /// A HashiCorp Vault stand-in for the tests: real HTTP on 127.0.0.1 (Kestrel, a free port) that keeps the
 /// contract of the Vault KV v2 HTTP API — KV v2 mounts per namespace (<c>secret</c> in the root
 /// namespace from the start), tokens with policies and TTLs, Kubernetes and AppRole logins, sys/health,
-/// and faults (down, sealed, forbidden, slow) to switch on at will. Times come from the given
-/// <see cref="TimeProvider"/>, so a FakeTimeProvider drives versions' times and tokens' expiry.
+/// and faults (down, sealed, forbidden, slow, answer lost) to switch on at will, for every request or only
+/// for some (<see cref="FaultRules"/>). Times come from the given <see cref="TimeProvider"/>, so a
+/// FakeTimeProvider drives versions' times and tokens' expiry.
 /// </summary>
 public sealed class VaultTestServer : IAsyncDisposable
 {
@@ -27,6 +28,7 @@ public sealed class VaultTestServer : IAsyncDisposable
     private readonly Lock _requestsGate = new();
     private WebApplication? _app;
     private int _fault;
+    private IReadOnlyList<VaultFaultRule> _faultRules = [];
     private long _slowDelayTicks = TimeSpan.FromSeconds(30).Ticks;
     private int _disposed;
 
@@ -47,6 +49,20 @@ public sealed class VaultTestServer : IAsyncDisposable
     {
         get => (VaultFault)Volatile.Read(ref _fault);
         set => Volatile.Write(ref _fault, (int)value);
+    }
+
+    /// <summary>
+    /// Faults for some requests only: a request that a rule matches meets the first such rule's fault instead
+    /// of <see cref="Fault"/>; any other request meets <see cref="Fault"/>. None unless set; set <c>[]</c> to clear.
+    /// </summary>
+    public IReadOnlyList<VaultFaultRule> FaultRules
+    {
+        get => Volatile.Read(ref _faultRules);
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            Volatile.Write(ref _faultRules, [.. value]);
+        }
     }
 
     /// <summary>How long <see cref="VaultFault.Slow"/> holds each request (real time); 30 s unless set.</summary>
@@ -171,7 +187,7 @@ public sealed class VaultTestServer : IAsyncDisposable
             !string.IsNullOrEmpty(request.Headers["X-Vault-Request"].ToString()),
             0);
 
-        var fault = Fault;
+        var fault = FaultRules.FirstOrDefault(rule => rule.Matches(request.Method, path))?.Fault ?? Fault;
         if (fault == VaultFault.Down)
         {
             Record(pending, 0);
@@ -204,6 +220,13 @@ public sealed class VaultTestServer : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+            Record(pending, 0);
+            context.Abort();
+            return;
+        }
+        if (fault == VaultFault.AnswerLost)
+        {
+            // Done, and the answer never reaches the client.
             Record(pending, 0);
             context.Abort();
             return;

@@ -1,6 +1,9 @@
 namespace AgentIdp.Testing.Vault;
 
-/// <summary>A failure the test server shows on every request, health included, before anything else is looked at.</summary>
+/// <summary>
+/// A failure the test server shows on every request, health included, before anything else is looked at
+/// (<see cref="VaultTestServer.Fault"/>), or only on the requests a <see cref="VaultFaultRule"/> picks.
+/// </summary>
 public enum VaultFault
 {
     /// <summary>Normal service.</summary>
@@ -17,6 +20,23 @@ public enum VaultFault
 
     /// <summary>Waits <see cref="VaultTestServer.SlowDelay"/> (real time), then answers normally.</summary>
     Slow,
+
+    /// <summary>
+    /// The request is carried out (a write lands), then the connection is aborted without a response: the
+    /// client sees a connection error, as when an answer is lost on the way back. Recorded with status 0.
+    /// </summary>
+    AnswerLost,
+}
+
+/// <summary>
+/// A fault for some requests only: those with this HTTP <paramref name="Method"/> (any case) whose URL path
+/// starts with <paramref name="PathPrefix"/>, e.g. <c>("POST", "/v1/secret/data/", VaultFault.Forbidden)</c>
+/// for KV v2 writes to the <c>secret</c> mount.
+/// </summary>
+public sealed record VaultFaultRule(string Method, string PathPrefix, VaultFault Fault)
+{
+    public bool Matches(string method, string path) =>
+        string.Equals(Method, method, StringComparison.OrdinalIgnoreCase) && path.StartsWith(PathPrefix, StringComparison.Ordinal);
 }
 
 /// <summary>
