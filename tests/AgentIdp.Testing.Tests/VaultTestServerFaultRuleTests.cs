@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using AgentIdp.Testing.Vault;
 
-namespace AgentIdp.Core.Tests;
+namespace AgentIdp.Testing.Tests;
 
 /// <summary>The Vault test server's faults for some requests only (<see cref="VaultTestServer.FaultRules"/>), and a lost answer.</summary>
 public sealed class VaultTestServerFaultRuleTests
