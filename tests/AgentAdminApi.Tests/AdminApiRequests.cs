@@ -19,14 +19,14 @@ public static class AdminApiRequests
 
     public static object NewAgent(string? email = null, string[]? capabilities = null, string owner = "team-payments", string agentType = "screener",
         string deploymentEnv = "production") => new
-    {
-        email = email ?? $"agent-{Guid.NewGuid():N}@example.com",
-        agentType,
-        version = "1.0.0",
-        capabilities = capabilities ?? ["invoices:read"],
-        owner,
-        deploymentEnv,
-    };
+        {
+            email = email ?? $"agent-{Guid.NewGuid():N}@example.com",
+            agentType,
+            version = "1.0.0",
+            capabilities = capabilities ?? ["invoices:read"],
+            owner,
+            deploymentEnv,
+        };
 
     public static async Task<JsonElement> RegisterAsync(this HttpClient client, object? body = null)
     {

@@ -61,7 +61,10 @@ public sealed class VaultAuthMethodTests : IAsyncLifetime
         var jwtFile = WriteFile("sa-token", jwt);
         await using var env = await StartAsync(new()
         {
-            ["VAULT_TOKEN"] = null, ["VAULT_AUTH_METHOD"] = "kubernetes", ["VAULT_K8S_ROLE"] = "agentidp", ["VAULT_K8S_JWT_PATH"] = jwtFile,
+            ["VAULT_TOKEN"] = null,
+            ["VAULT_AUTH_METHOD"] = "kubernetes",
+            ["VAULT_K8S_ROLE"] = "agentidp",
+            ["VAULT_K8S_JWT_PATH"] = jwtFile,
         });
 
         Assert.True(await CanWriteAsync(env));
@@ -83,7 +86,9 @@ public sealed class VaultAuthMethodTests : IAsyncLifetime
         _server.AddAppRole("role-123", "secret-456", VaultTestServer.AgentIdpPolicy(), TimeSpan.FromHours(1));
         await using var env = await StartAsync(new()
         {
-            ["VAULT_TOKEN"] = null, ["VAULT_AUTH_METHOD"] = "approle", ["VAULT_APPROLE_ROLE_ID"] = "role-123",
+            ["VAULT_TOKEN"] = null,
+            ["VAULT_AUTH_METHOD"] = "approle",
+            ["VAULT_APPROLE_ROLE_ID"] = "role-123",
             ["VAULT_APPROLE_SECRET_ID_FILE"] = WriteFile("secret-id", "secret-456\n"),
         });
 
@@ -151,7 +156,10 @@ public sealed class VaultAuthMethodTests : IAsyncLifetime
         server.AddAppRole("role-1", "secret-1", VaultTestServer.AgentIdpPolicy(), TimeSpan.FromSeconds(90), renewable: false);
         await using var env = await StartAsync(new()
         {
-            ["VAULT_TOKEN"] = null, ["VAULT_AUTH_METHOD"] = "approle", ["VAULT_APPROLE_ROLE_ID"] = "role-1", ["VAULT_APPROLE_SECRET_ID"] = "secret-1",
+            ["VAULT_TOKEN"] = null,
+            ["VAULT_AUTH_METHOD"] = "approle",
+            ["VAULT_APPROLE_ROLE_ID"] = "role-1",
+            ["VAULT_APPROLE_SECRET_ID"] = "secret-1",
         }, time, server);
         Assert.True(await CanWriteAsync(env));
         var logins = server.Requests.Count(r => r.Path == "/v1/auth/approle/login");

@@ -42,8 +42,15 @@ public sealed class VaultEnvironment : IAsyncDisposable
             await oauth.GetAccessTokenAsync(admin.Id.ToString(), credential.ClientSecret));
         return new VaultEnvironment
         {
-            Vault = vault, Data = data, AuthServer = authServer, AdminApi = adminApi, OAuth = oauth, Admin = client,
-            AdminId = admin.Id, ServiceToken = token, Settings = settings,
+            Vault = vault,
+            Data = data,
+            AuthServer = authServer,
+            AdminApi = adminApi,
+            OAuth = oauth,
+            Admin = client,
+            AdminId = admin.Id,
+            ServiceToken = token,
+            Settings = settings,
         };
     }
 

@@ -64,7 +64,12 @@ public static class AgentsApi
         db.Agents.Add(agent);
         audit.Record(AuditActions.AgentCreated, agent.Id, new
         {
-            agent.Email, agent.AgentType, agent.Version, agent.Capabilities, agent.Owner, agent.DeploymentEnv,
+            agent.Email,
+            agent.AgentType,
+            agent.Version,
+            agent.Capabilities,
+            agent.Owner,
+            agent.DeploymentEnv,
         });
         try
         {

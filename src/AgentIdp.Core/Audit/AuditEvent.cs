@@ -31,16 +31,16 @@ public sealed class AuditEvent
     public static AuditEvent Create(
         string action, AuditOutcome outcome, DateTimeOffset occurredAt,
         Guid? agentId = null, string? actor = null, IPAddress? ip = null, string details = "{}") => new()
-    {
-        Id = Guid.CreateVersion7(occurredAt),
-        OccurredAt = occurredAt,
-        Action = action,
-        Outcome = outcome,
-        AgentId = agentId,
-        Actor = actor is { Length: > MaxActorLength } ? actor[..MaxActorLength] : actor,
-        Ip = ip,
-        Details = details,
-    };
+        {
+            Id = Guid.CreateVersion7(occurredAt),
+            OccurredAt = occurredAt,
+            Action = action,
+            Outcome = outcome,
+            AgentId = agentId,
+            Actor = actor is { Length: > MaxActorLength } ? actor[..MaxActorLength] : actor,
+            Ip = ip,
+            Details = details,
+        };
 }
 
 public enum AuditOutcome { Success, Failure }

@@ -71,7 +71,10 @@ public sealed class CredentialLifecycle(AgentIdpDbContext db, CredentialSecrets 
             credential.RotatedAt = now;
             audit.Record(AuditActions.CredentialRotated, agentId, new
             {
-                credentialId, secretVersion = credential.SecretVersion, storage = credential.Storage, movedToVault,
+                credentialId,
+                secretVersion = credential.SecretVersion,
+                storage = credential.Storage,
+                movedToVault,
             });
         }, cancellationToken);
         return new IssuedCredential(credential, secret);

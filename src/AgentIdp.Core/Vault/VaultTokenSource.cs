@@ -160,45 +160,45 @@ public sealed partial class VaultTokenSource(IServiceProvider services, IOptions
         switch (Options.AuthMethod)
         {
             case VaultOptions.KubernetesMethod:
-            {
-                var jwt = (await File.ReadAllTextAsync(Options.KubernetesJwtPath, cancellationToken)).Trim();
-                var login = await AuthClient().LoginWithKubernetesAsync(Options.KubernetesAuthPath, Options.KubernetesRole!, jwt, cancellationToken);
-                return new Lease(login.Token, now, login.Duration, login.Renewable, null);
-            }
+                {
+                    var jwt = (await File.ReadAllTextAsync(Options.KubernetesJwtPath, cancellationToken)).Trim();
+                    var login = await AuthClient().LoginWithKubernetesAsync(Options.KubernetesAuthPath, Options.KubernetesRole!, jwt, cancellationToken);
+                    return new Lease(login.Token, now, login.Duration, login.Renewable, null);
+                }
             case VaultOptions.AppRoleMethod:
-            {
-                var secretId = string.IsNullOrWhiteSpace(Options.AppRoleSecretIdFile)
-                    ? Options.AppRoleSecretId!
-                    : (await File.ReadAllTextAsync(Options.AppRoleSecretIdFile, cancellationToken)).Trim();
-                var login = await AuthClient().LoginWithAppRoleAsync(Options.AppRoleAuthPath, Options.AppRoleRoleId!, secretId, cancellationToken);
-                return new Lease(login.Token, now, login.Duration, login.Renewable, null);
-            }
+                {
+                    var secretId = string.IsNullOrWhiteSpace(Options.AppRoleSecretIdFile)
+                        ? Options.AppRoleSecretId!
+                        : (await File.ReadAllTextAsync(Options.AppRoleSecretIdFile, cancellationToken)).Trim();
+                    var login = await AuthClient().LoginWithAppRoleAsync(Options.AppRoleAuthPath, Options.AppRoleRoleId!, secretId, cancellationToken);
+                    return new Lease(login.Token, now, login.Duration, login.Renewable, null);
+                }
             default:
-            {
-                DateTime? stamp = null;
-                var token = Options.Token;
-                if (!string.IsNullOrWhiteSpace(Options.TokenFile))
                 {
-                    stamp = File.GetLastWriteTimeUtc(Options.TokenFile);
-                    token = (await File.ReadAllTextAsync(Options.TokenFile, cancellationToken)).Trim();
-                    _fileCheckedAt = now;
+                    DateTime? stamp = null;
+                    var token = Options.Token;
+                    if (!string.IsNullOrWhiteSpace(Options.TokenFile))
+                    {
+                        stamp = File.GetLastWriteTimeUtc(Options.TokenFile);
+                        token = (await File.ReadAllTextAsync(Options.TokenFile, cancellationToken)).Trim();
+                        _fileCheckedAt = now;
+                    }
+                    if (string.IsNullOrEmpty(token))
+                    {
+                        return new Lease(null, now, TimeSpan.Zero, false, stamp);
+                    }
+                    try
+                    {
+                        var looked = await AuthClient().LookupSelfAsync(token, cancellationToken);
+                        return new Lease(token, now, looked.Duration, looked.Renewable, stamp);
+                    }
+                    catch (VaultException e) when (!e.PermissionDenied)
+                    {
+                        // Vault is away: use the token as it is and learn its TTL at the next renewal round.
+                        LogLookupFailed(e.Message);
+                        return new Lease(token, now, TimeSpan.Zero, false, stamp, TtlUnknown: true);
+                    }
                 }
-                if (string.IsNullOrEmpty(token))
-                {
-                    return new Lease(null, now, TimeSpan.Zero, false, stamp);
-                }
-                try
-                {
-                    var looked = await AuthClient().LookupSelfAsync(token, cancellationToken);
-                    return new Lease(token, now, looked.Duration, looked.Renewable, stamp);
-                }
-                catch (VaultException e) when (!e.PermissionDenied)
-                {
-                    // Vault is away: use the token as it is and learn its TTL at the next renewal round.
-                    LogLookupFailed(e.Message);
-                    return new Lease(token, now, TimeSpan.Zero, false, stamp, TtlUnknown: true);
-                }
-            }
         }
     }
 
