@@ -10,22 +10,11 @@ namespace AgentIdp.Cli;
 /// The audit events of an operator command: no actor or address, and <c>via</c> in the details naming the
 /// command. As in the admin API, a change's events commit with it; a refusal is saved on its own.
 /// </summary>
-internal sealed class CommandAudit(AgentIdpDbContext db, IServiceScopeFactory scopes, TimeProvider time) : IAuditLog
+internal sealed class CommandAudit(AgentIdpDbContext db, IServiceScopeFactory scopes, TimeProvider time) : DatabaseAuditLog(db, scopes)
 {
     public const string Via = "agentidp bootstrap-admin";
 
-    public void Record(string action, Guid? agentId, object details) =>
-        db.AuditEvents.Add(Create(action, AuditOutcome.Success, agentId, details));
-
-    public async Task RecordFailureAsync(string action, Guid? agentId, object details, CancellationToken cancellationToken)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        var own = scope.ServiceProvider.GetRequiredService<AgentIdpDbContext>();
-        own.AuditEvents.Add(Create(action, AuditOutcome.Failure, agentId, details));
-        await own.SaveChangesAsync(cancellationToken);
-    }
-
-    private AuditEvent Create(string action, AuditOutcome outcome, Guid? agentId, object details)
+    protected override AuditEvent Create(string action, AuditOutcome outcome, Guid? agentId, object details)
     {
         var withVia = new JsonObject { ["via"] = Via };
         foreach (var (name, value) in JsonSerializer.SerializeToNode(details, AuditEvent.DetailsJson)!.AsObject())

@@ -204,20 +204,10 @@ public sealed class CredentialLifecycleTests : IAsyncLifetime
     }
 
     /// <summary>Stores events as the services do: a success with the change, a refusal on its own.</summary>
-    private sealed class StoredAuditLog(AgentIdpDbContext db, IServiceScopeFactory scopes) : IAuditLog
+    private sealed class StoredAuditLog(AgentIdpDbContext db, IServiceScopeFactory scopes) : DatabaseAuditLog(db, scopes)
     {
-        public void Record(string action, Guid? agentId, object details) =>
-            db.AuditEvents.Add(AuditEvent.Create(action, AuditOutcome.Success, DateTimeOffset.UtcNow, agentId,
-                details: System.Text.Json.JsonSerializer.Serialize(details, AuditEvent.DetailsJson)));
-
-        public async Task RecordFailureAsync(string action, Guid? agentId, object details, CancellationToken cancellationToken)
-        {
-            await using var scope = scopes.CreateAsyncScope();
-            var own = scope.ServiceProvider.GetRequiredService<AgentIdpDbContext>();
-            own.AuditEvents.Add(AuditEvent.Create(action, AuditOutcome.Failure, DateTimeOffset.UtcNow, agentId,
-                details: System.Text.Json.JsonSerializer.Serialize(details, AuditEvent.DetailsJson)));
-            await own.SaveChangesAsync(cancellationToken);
-        }
+        protected override AuditEvent Create(string action, AuditOutcome outcome, Guid? agentId, object details) =>
+            AuditEvent.Create(action, outcome, DateTimeOffset.UtcNow, agentId, details: System.Text.Json.JsonSerializer.Serialize(details, AuditEvent.DetailsJson));
     }
 
     private sealed class RefusingAuditLog : IAuditLog

@@ -49,6 +49,17 @@ public static class OAuthRequests
         return client.SendAsync(request);
     }
 
+    /// <summary>A token request whose 64 KiB body is sent chunked, without a Content-Length to refuse it by.</summary>
+    public static HttpRequestMessage ChunkedOversizeTokenRequest(string clientId, string secret)
+    {
+        var content = new StreamContent(new MemoryStream(System.Text.Encoding.ASCII.GetBytes("grant_type=client_credentials&scope=" + new string('a', 64 * 1024))));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/token") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        request.Headers.Authorization = Basic(clientId, secret);
+        return request;
+    }
+
     /// <summary>client_secret_basic as RFC 6749 §2.3.1 spells it: form-urlencode each part, then base64.</summary>
     public static AuthenticationHeaderValue Basic(string clientId, string secret) =>
         new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(

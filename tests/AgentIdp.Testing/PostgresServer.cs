@@ -45,6 +45,16 @@ public sealed class PostgresServer
         return ConnectionStringFor(name);
     }
 
+    /// <summary>Takes a test's database away under whatever is connected to it: PostgreSQL gone, as a service sees it.</summary>
+    public async Task DropDatabaseAsync(string connectionString)
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = new NpgsqlConnection(ConnectionStringFor("postgres"));
+        await admin.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE \"{new NpgsqlConnectionStringBuilder(connectionString).Database}\" WITH (FORCE)", admin);
+        await drop.ExecuteNonQueryAsync();
+    }
+
     public string ConnectionStringFor(string database) =>
         new NpgsqlConnectionStringBuilder(_adminConnectionString) { Database = database }.ConnectionString;
 

@@ -37,13 +37,7 @@ public sealed class HealthTests
 
         // PostgreSQL goes away.
         var database = new NpgsqlConnectionStringBuilder(connectionString).Database!;
-        NpgsqlConnection.ClearAllPools();
-        await using (var admin = new NpgsqlConnection(server.ConnectionStringFor("postgres")))
-        {
-            await admin.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE {database} WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync();
-        }
+        await server.DropDatabaseAsync(connectionString);
 
         using (var ready = await client.GetAsync("/health/ready"))
         {

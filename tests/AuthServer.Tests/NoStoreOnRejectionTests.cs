@@ -53,11 +53,7 @@ public sealed class NoStoreOnRejectionTests(AuthServerFixture fixture) : IClassF
     public async Task An_oversize_body_without_a_length_is_refused_with_no_store()
     {
         var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync();
-        var content = new StreamContent(new MemoryStream(Encoding.ASCII.GetBytes("grant_type=client_credentials&scope=" + new string('a', 64 * 1024))));
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/token") { Content = content };
-        request.Headers.TransferEncodingChunked = true;
-        request.Headers.Authorization = OAuthRequests.Basic(agent.Id.ToString(), credential.ClientSecret);
+        using var request = OAuthRequests.ChunkedOversizeTokenRequest(agent.Id.ToString(), credential.ClientSecret);
 
         using var response = await fixture.Client.SendAsync(request);
 
@@ -81,12 +77,7 @@ public sealed class NoStoreOnRejectionTests(AuthServerFixture fixture) : IClassF
         }
 
         // PostgreSQL goes away under the running server.
-        await using (var admin = new NpgsqlConnection(server.ConnectionStringFor("postgres")))
-        {
-            await admin.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE \"{new NpgsqlConnectionStringBuilder(connectionString).Database}\" WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync();
-        }
+        await server.DropDatabaseAsync(connectionString);
         using var response = await client.RequestTokenAsync(agent.Id.ToString(), credential.ClientSecret);
 
         // UseExceptionHandler itself marks its answer no-cache,no-store (over what the handler sets): what counts is the answer.

@@ -353,11 +353,7 @@ public sealed class TokenEndpointTests(AuthServerFixture fixture) : IClassFixtur
     public async Task An_oversize_body_without_a_length_is_refused_too()
     {
         var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync();
-        var content = new StreamContent(new MemoryStream(Encoding.ASCII.GetBytes("grant_type=client_credentials&scope=" + new string('a', 64 * 1024))));
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/token") { Content = content };
-        request.Headers.TransferEncodingChunked = true;
-        request.Headers.Authorization = OAuthRequests.Basic(agent.Id.ToString(), credential.ClientSecret);
+        using var request = OAuthRequests.ChunkedOversizeTokenRequest(agent.Id.ToString(), credential.ClientSecret);
 
         using var response = await Client.SendAsync(request);
 

@@ -14,21 +14,10 @@ public sealed record AuditedAction(string Action);
 /// event that records it are saved in the same transaction: both or neither. A refused action is saved
 /// on its own, whatever happens to the request's unit of work.
 /// </summary>
-public sealed class AdminAudit(IHttpContextAccessor http, AgentIdpDbContext db, IServiceScopeFactory scopes, TimeProvider time) : IAuditLog
+public sealed class AdminAudit(IHttpContextAccessor http, AgentIdpDbContext db, IServiceScopeFactory scopes, TimeProvider time)
+    : DatabaseAuditLog(db, scopes)
 {
-    /// <summary>Adds a success event to the request's unit of work; it is committed with the change it records.</summary>
-    public void Record(string action, Guid? agentId, object details) =>
-        db.AuditEvents.Add(Create(action, AuditOutcome.Success, agentId, details));
-
-    public async Task RecordFailureAsync(string action, Guid? agentId, object details, CancellationToken cancellationToken)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        var own = scope.ServiceProvider.GetRequiredService<AgentIdpDbContext>();
-        own.AuditEvents.Add(Create(action, AuditOutcome.Failure, agentId, details));
-        await own.SaveChangesAsync(cancellationToken);
-    }
-
-    private AuditEvent Create(string action, AuditOutcome outcome, Guid? agentId, object details)
+    protected override AuditEvent Create(string action, AuditOutcome outcome, Guid? agentId, object details)
     {
         var context = http.HttpContext;
         return AuditEvent.Create(action, outcome, time.GetUtcNow(), agentId,
