@@ -13,6 +13,14 @@ namespace AgentIdp.Testing;
 public sealed class AuthServerFactory(string connectionString, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null)
     : WebApplicationFactory<AuthServerApplication>
 {
+    /// <summary>An AuthServer on a database of its own: for a test that takes PostgreSQL away under it.</summary>
+    public static async Task<(PostgresServer Server, TestData Data, AuthServerFactory Factory)> OnOwnDatabaseAsync()
+    {
+        var server = await PostgresServer.SharedAsync();
+        var connectionString = await server.CreateDatabaseAsync();
+        return (server, new TestData(connectionString), new AuthServerFactory(connectionString));
+    }
+
     public const string Issuer = "http://localhost/";
 
     /// <summary>One key-encryption key per test run; a test that needs another passes SIGNING_KEY_ENCRYPTION_KEY.</summary>

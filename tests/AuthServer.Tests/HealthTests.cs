@@ -15,10 +15,9 @@ public sealed class HealthTests
     [Fact]
     public async Task Liveness_and_readiness_report_each_check_and_readiness_fails_without_PostgreSQL()
     {
-        var server = await PostgresServer.SharedAsync();
-        var connectionString = await server.CreateDatabaseAsync();
-        var data = new TestData(connectionString);
-        await using var factory = new AuthServerFactory(connectionString);
+        var (server, data, factory) = await AuthServerFactory.OnOwnDatabaseAsync();
+        await using var _ = factory;
+        var connectionString = data.ConnectionString;
         using var client = factory.CreateClient();
         var (agent, credential) = await data.CreateAgentWithCredentialAsync();
 

@@ -64,11 +64,9 @@ public sealed class NoStoreOnRejectionTests(AuthServerFixture fixture) : IClassF
     [Fact]
     public async Task A_server_error_is_answered_with_no_store()
     {
-        // A database of its own, since this test takes it away.
-        var server = await PostgresServer.SharedAsync();
-        var connectionString = await server.CreateDatabaseAsync();
-        var data = new TestData(connectionString);
-        await using var factory = new AuthServerFactory(connectionString);
+        var (server, data, factory) = await AuthServerFactory.OnOwnDatabaseAsync();
+        await using var _ = factory;
+        var connectionString = data.ConnectionString;
         using var client = factory.CreateClient();
         var (agent, credential) = await data.CreateAgentWithCredentialAsync();
         using (var working = await client.RequestTokenAsync(agent.Id.ToString(), credential.ClientSecret))
