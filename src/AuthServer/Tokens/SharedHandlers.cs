@@ -8,7 +8,7 @@ public static class SharedHandlers
 {
     public static ImmutableArray<OpenIddictServerHandlerDescriptor> DefaultHandlers { get; } =
     [
-        RejectInactiveTokens.Descriptor,
-        .. AnswerRetryLater.Descriptors,
+        RejectInactiveTokens.Descriptor, // a revoked token, or one whose credential or agent changed since, is refused
+        .. AnswerRetryLater.Descriptors, // 429 and 503 answers get their status and Retry-After
     ];
 }

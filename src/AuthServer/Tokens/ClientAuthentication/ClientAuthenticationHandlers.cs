@@ -8,8 +8,8 @@ public static class ClientAuthenticationHandlers
 {
     public static ImmutableArray<OpenIddictServerHandlerDescriptor> DefaultHandlers { get; } =
     [
-        AuthenticateAgentClient.Descriptor,
-        AuthenticateBearerCaller.Descriptor,
-        RequireAuthenticatedCaller.Descriptor,
+        AuthenticateAgentClient.Descriptor,    // client id and secret checked against the agent's credential; one answer for every failure
+        AuthenticateBearerCaller.Descriptor,   // at introspection, a resource server's own bearer token instead
+        RequireAuthenticatedCaller.Descriptor, // no anonymous calls; introspection needs tokens:read
     ];
 }

@@ -8,8 +8,8 @@ public static class IntrospectionHandlers
 {
     public static ImmutableArray<OpenIddictServerHandlerDescriptor> DefaultHandlers { get; } =
     [
-        AttachIntrospectionClaims.Descriptor,
-        RecordIntrospection.Descriptor,
+        AttachIntrospectionClaims.Descriptor, // an active answer carries the scopes and AgentIdP's claims
+        RecordIntrospection.Descriptor,       // token.introspected queued
     ];
 
     /// <summary>

@@ -8,9 +8,9 @@ public static class RevocationHandlers
 {
     public static ImmutableArray<OpenIddictServerHandlerDescriptor> DefaultHandlers { get; } =
     [
-        AuthorizeTokenRevocation.Descriptor,
-        RevokeAccessToken.Descriptor,
-        AnswerRevocationWithEmptyBody.Descriptor,
+        AuthorizeTokenRevocation.Descriptor,      // an agent revokes its own tokens; agents:write revokes any
+        RevokeAccessToken.Descriptor,             // the jti recorded in revoked_tokens until the token would expire
+        AnswerRevocationWithEmptyBody.Descriptor, // 200 with an empty body
     ];
 
     /// <summary>OpenIddict's audience-or-presenter rule, replaced by <see cref="AuthorizeTokenRevocation"/>.</summary>
