@@ -7,8 +7,9 @@ namespace AuthServer.Tokens;
 
 /// <summary>
 /// Checks what reaches the token, introspection and revocation endpoints before OpenIddict reads it:
-/// a bounded body, a form that parses, no parameter given twice (RFC 6749 §3.2). Its answers are
-/// RFC 6749 error documents, so bad input gets a clear 4xx instead of an exception.
+/// POST only, a bounded <c>application/x-www-form-urlencoded</c> body that parses, no parameter given
+/// twice but <c>resource</c> (RFC 6749 §3.2, RFC 8707 §2). Its answers are RFC 6749 error documents, so
+/// bad input gets a clear 4xx instead of an exception.
 /// </summary>
 public sealed class OAuthRequestGuard(RequestDelegate next)
 {
@@ -29,6 +30,13 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
     {
         if (!IsOAuthRequest(context.Request))
         {
+            if (context.Request.Path.Equals(IntrospectionPath))
+            {
+                // OpenIddict would take an introspection request by GET, with the secret and token in the URL (RFC 7662 §2.1 says POST).
+                await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, Errors.InvalidRequest,
+                    "The introspection endpoint takes POST requests only.");
+                return;
+            }
             await next(context);
             return;
         }
@@ -39,6 +47,12 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
             return;
         }
 
+        if (context.Request.HasFormContentType && !IsUrlEncodedForm(context.Request))
+        {
+            await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, Errors.InvalidRequest,
+                "The request body must be application/x-www-form-urlencoded.");
+            return;
+        }
         if (context.Request.HasFormContentType)
         {
             IFormCollection form;
@@ -58,7 +72,7 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
                 return;
             }
 
-            var repeated = form.FirstOrDefault(field => field.Value.Count > 1).Key;
+            var repeated = form.FirstOrDefault(field => field.Value.Count > 1 && field.Key != Parameters.Resource).Key;
             if (repeated is not null)
             {
                 await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, Errors.InvalidRequest,
@@ -74,6 +88,10 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
     public static bool IsOAuthRequest(HttpRequest request) =>
         HttpMethods.IsPost(request.Method) &&
         (request.Path.Equals(TokenPath) || request.Path.Equals(IntrospectionPath) || request.Path.Equals(RevocationPath));
+
+    private static bool IsUrlEncodedForm(HttpRequest request) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type) &&
+        type.MediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
 
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
 }

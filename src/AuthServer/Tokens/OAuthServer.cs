@@ -2,6 +2,7 @@ using AgentIdp.Core.Agents;
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Tokens;
 using AuthServer.Tokens.ClientAuthentication;
+using AuthServer.Tokens.Discovery;
 using AuthServer.Tokens.Introspection;
 using AuthServer.Tokens.Issuance;
 using AuthServer.Tokens.Revocation;
@@ -24,6 +25,7 @@ public static class OAuthServer
     /// <item><see cref="IssuanceHandlers"/>: the token endpoint: credentials required, rate limit, scopes within capabilities, the token's claims, <c>token.issued</c>.</item>
     /// <item><see cref="IntrospectionHandlers"/>: any <c>tokens:read</c> holder may introspect any token; AgentIdP's claims; <c>token.introspected</c>.</item>
     /// <item><see cref="RevocationHandlers"/>: an agent revokes its own tokens (with <c>agents:write</c>, any); <c>token.revoked</c>; an empty 200.</item>
+    /// <item><see cref="DiscoveryHandlers"/>: the discovery document's URLs from ISSUER.</item>
     /// <item><see cref="SharedHandlers"/>: revoked or outdated tokens refused wherever a token is validated; 429 and 503 with <c>Retry-After</c>.</item>
     /// </list>
     /// </summary>
@@ -96,6 +98,7 @@ public static class OAuthServer
         .. IntrospectionHandlers.DefaultHandlers,
         .. RevocationHandlers.DefaultHandlers,
         .. SharedHandlers.DefaultHandlers,
+        .. DiscoveryHandlers.DefaultHandlers,
     ];
 
     /// <summary>OpenIddict's handlers that AgentIdP's replace.</summary>

@@ -1,0 +1,77 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using AgentIdp.Testing;
+
+namespace AuthServer.Tests;
+
+/// <summary>What a black-box review sent the OAuth endpoints: each gets an RFC 6749 error, never a 500, and nothing from the request shapes an answer it should not.</summary>
+public sealed class HostileRequestTests(AuthServerFixture fixture) : IClassFixture<AuthServerFixture>
+{
+    [Theory]
+    [InlineData("/api/v1/token")]
+    [InlineData("/api/v1/token/introspect")]
+    [InlineData("/api/v1/token/revoke")]
+    public async Task A_multipart_body_truncated_or_not_is_invalid_request(string path)
+    {
+        var truncated = new ByteArrayContent(Encoding.ASCII.GetBytes("--x\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\nclient_credentials"));
+        truncated.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=x");
+        var whole = new MultipartFormDataContent { { new StringContent("client_credentials"), "grant_type" } };
+
+        using var first = await fixture.Client.PostAsync(path, truncated);
+        using var second = await fixture.Client.PostAsync(path, whole);
+
+        foreach (var response in new[] { first, second })
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal("invalid_request", (await response.JsonAsync()).GetProperty("error").GetString());
+        }
+    }
+
+    [Theory]
+    [InlineData("/.well-known/openid-configuration")]
+    [InlineData("/.well-known/oauth-authorization-server")]
+    public async Task Discovery_builds_every_url_from_ISSUER_not_from_the_Host_header(string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Host = "evil.example";
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        var document = await response.JsonAsync();
+        foreach (var name in new[] { "issuer", "token_endpoint", "introspection_endpoint", "revocation_endpoint", "jwks_uri" })
+        {
+            Assert.StartsWith(AuthServerFactory.Issuer, document.GetProperty(name).GetString());
+        }
+        Assert.DoesNotContain("evil.example", document.ToString());
+    }
+
+    [Fact]
+    public async Task Introspection_takes_POST_only_as_token_and_revocation_do()
+    {
+        var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync(["tokens:read"]);
+        var token = await fixture.Client.GetAccessTokenAsync(agent.Id.ToString(), credential.ClientSecret);
+        var query = $"?client_id={agent.Id}&client_secret={Uri.EscapeDataString(credential.ClientSecret)}&token={token}";
+
+        using var introspection = await fixture.Client.GetAsync("/api/v1/token/introspect" + query);
+        using var revocation = await fixture.Client.GetAsync("/api/v1/token/revoke" + query);
+
+        Assert.Equal(revocation.StatusCode, introspection.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, introspection.StatusCode);
+        Assert.Equal("invalid_request", (await introspection.JsonAsync()).GetProperty("error").GetString());
+        Assert.DoesNotContain("\"active\"", await introspection.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Several_resources_are_each_an_audience()
+    {
+        var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync();
+
+        using var response = await fixture.Client.PostFormAsync("/api/v1/token", agent.Id.ToString(), credential.ClientSecret,
+            [new("grant_type", "client_credentials"), new("resource", "https://one.example/"), new("resource", "https://two.example/")]);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var jwt = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken((await response.JsonAsync()).GetProperty("access_token").GetString());
+        Assert.Equal(["https://one.example/", "https://two.example/"], jwt.Audiences.Order());
+    }
+}
