@@ -76,8 +76,12 @@ public sealed class IntrospectionTests(AuthServerFixture fixture) : IClassFixtur
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", narrow);
         using var response = await Client.SendAsync(request);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("unauthorized_client", (await response.JsonAsync()).GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("insufficient_scope", (await response.JsonAsync()).GetProperty("error").GetString());
+        var challenge = Assert.Single(response.Headers.WwwAuthenticate);
+        Assert.Equal("Bearer", challenge.Scheme);
+        Assert.Contains("error=\"insufficient_scope\"", challenge.Parameter);
+        Assert.Contains("scope=\"tokens:read\"", challenge.Parameter);
     }
 
     [Fact]
@@ -102,10 +106,11 @@ public sealed class IntrospectionTests(AuthServerFixture fixture) : IClassFixtur
 
         using var response = await Client.IntrospectAsync(agent.Id.ToString(), credential.ClientSecret, token);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         var body = await response.JsonAsync();
-        Assert.Equal("unauthorized_client", body.GetProperty("error").GetString());
+        Assert.Equal("insufficient_scope", body.GetProperty("error").GetString());
         Assert.False(body.TryGetProperty("active", out _));
+        Assert.DoesNotContain(response.Headers.WwwAuthenticate, challenge => challenge.Scheme == "Bearer");
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public sealed class RequireAuthenticatedCaller : IOpenIddictServerHandler<Proces
         }
         else if (context.EndpointType == OpenIddictServerEndpointType.Introspection && !caller.Holds(AdminCapabilities.TokensRead))
         {
-            context.Reject(Errors.UnauthorizedClient, $"Introspecting tokens requires the '{AdminCapabilities.TokensRead}' capability.");
+            context.Reject(Errors.InsufficientScope, $"Introspecting tokens requires the '{AdminCapabilities.TokensRead}' capability.");
         }
         return ValueTask.CompletedTask;
     }

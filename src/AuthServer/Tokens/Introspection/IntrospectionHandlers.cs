@@ -10,6 +10,7 @@ public static class IntrospectionHandlers
     [
         AttachIntrospectionClaims.Descriptor, // an active answer carries the scopes and AgentIdP's claims
         RecordIntrospection.Descriptor,       // token.introspected queued
+        AnswerInsufficientScope.Descriptor,   // a caller without tokens:read: 403 insufficient_scope
     ];
 
     /// <summary>
