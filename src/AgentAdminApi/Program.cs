@@ -23,7 +23,7 @@ builder.Services.AddAgentCapabilities();
 builder.Services.AddPerCallerRateLimit(builder.Configuration);
 builder.Services.AddProblemResponses();
 builder.Services.AddPageCursors();
-builder.Services.AddAdminAudit();
+builder.Services.AddAdminAudit(builder.Configuration);
 builder.Services.AddAdminApiDocument();
 builder.Services.AddTokenSafeLogging();
 builder.Services.AddAgentIdpHealthChecks();

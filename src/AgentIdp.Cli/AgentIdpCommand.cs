@@ -63,7 +63,7 @@ internal sealed class CommandContext(IReadOnlyDictionary<string, string?>? overr
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Critical);
         builder.Services.AddAgentIdpDatabase(builder.Configuration);
         builder.Services.AddAgentSecrets(builder.Configuration);
-        builder.Services.AddCredentialLifecycle<CommandAudit>();
+        builder.Services.AddCredentialLifecycle<CommandAudit>(builder.Configuration);
         return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
@@ -106,6 +106,7 @@ internal sealed class CommandContext(IReadOnlyDictionary<string, string?>? overr
         _ = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         _ = services.GetRequiredService<IOptions<AgentIdp.Core.Secrets.SecretHashingOptions>>().Value;
         _ = services.GetRequiredService<IOptions<AgentIdp.Core.Vault.VaultOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<CredentialLimitOptions>>().Value;
     }
 }
 

@@ -65,7 +65,9 @@ internal static class BootstrapAdminCommand
         var change = await lifecycle.GenerateAsync(agentId, expiresAt: null, cancellationToken);
         if (change.Result is not { } issued)
         {
-            throw new CommandException($"The admin agent {agentId} was decommissioned before it could be given a credential.");
+            throw new CommandException(change.Refusal == CredentialRefusal.CredentialLimitReached
+                ? $"The admin agent {agentId} already holds the most active credentials allowed (MAX_ACTIVE_CREDENTIALS_PER_AGENT): revoke one first."
+                : $"The admin agent {agentId} was decommissioned before it could be given a credential.");
         }
         return new BootstrapResult(agentId, agentId.ToString(), issued.ClientSecret);
     }

@@ -30,7 +30,7 @@ public sealed class CredentialLifecycleTests : IAsyncLifetime
             .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>))
             .AddAgentIdpDatabase(configuration)
             .AddAgentSecrets(configuration)
-            .AddCredentialLifecycle<StoredAuditLog>()
+            .AddCredentialLifecycle<StoredAuditLog>(configuration)
             .BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
     }
 
@@ -192,7 +192,8 @@ public sealed class CredentialLifecycleTests : IAsyncLifetime
         var (agent, credential) = await _data.CreateAgentWithCredentialAsync();
         await using var scope = _services.CreateAsyncScope();
         var lifecycle = new CredentialLifecycle(scope.ServiceProvider.GetRequiredService<AgentIdpDbContext>(),
-            scope.ServiceProvider.GetRequiredService<CredentialSecrets>(), new RefusingAuditLog(), TimeProvider.System);
+            scope.ServiceProvider.GetRequiredService<CredentialSecrets>(), new RefusingAuditLog(),
+            Microsoft.Extensions.Options.Options.Create(new CredentialLimitOptions()), TimeProvider.System);
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => lifecycle.RotateAsync(agent.Id, credential.Credential.Id, CancellationToken.None));
         await Assert.ThrowsAsync<InvalidOperationException>(() => lifecycle.GenerateAsync(agent.Id, null, CancellationToken.None));

@@ -30,10 +30,10 @@ public sealed class AdminAudit(IHttpContextAccessor http, AgentIdpDbContext db, 
 public static class AuditedEndpoints
 {
     /// <summary>The admin API's audit log, for the endpoints and the credential lifecycle alike.</summary>
-    public static IServiceCollection AddAdminAudit(this IServiceCollection services)
+    public static IServiceCollection AddAdminAudit(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddHttpContextAccessor();
-        return services.AddCredentialLifecycle<AdminAudit>();
+        return services.AddCredentialLifecycle<AdminAudit>(configuration);
     }
 
     public static RouteHandlerBuilder Audited(this RouteHandlerBuilder builder, string action) =>

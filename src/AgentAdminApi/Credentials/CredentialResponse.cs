@@ -44,7 +44,5 @@ public sealed record CredentialWithSecretResponse(
     }
 }
 
-public sealed record CredentialList(IReadOnlyList<CredentialResponse> Data);
-
 /// <summary>The optional body of <c>POST /api/v1/agents/{agentId}/credentials</c>.</summary>
 public sealed record GenerateCredentialRequest(DateTimeOffset? ExpiresAt);

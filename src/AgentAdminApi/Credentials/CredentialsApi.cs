@@ -2,6 +2,7 @@ using System.Text.Json;
 using AgentAdminApi.Agents;
 using AgentAdminApi.Audit;
 using AgentAdminApi.Errors;
+using AgentAdminApi.Paging;
 using AgentAdminApi.RateLimiting;
 using AgentAdminApi.Requests;
 using AgentAdminApi.Security;
@@ -29,7 +30,7 @@ public static class CredentialsApi
             .RequireRateLimiting(PerCallerRateLimit.Policy).RequireCanonicalIds();
         credentials.MapPost("/", GenerateAsync).RequireAuthorization(Capabilities.AgentsWriteOrSelf).Audited(AuditActions.CredentialGenerated).CarriesSecret()
             .Accepts<GenerateCredentialRequest>("application/json").WithSummary("Generate a credential; its secret is in this response only");
-        credentials.MapGet("/", ListAsync).RequireAuthorization(Capabilities.AgentsReadOrSelf).WithSummary("List an agent's credentials");
+        credentials.MapGet("/", ListAsync).RequireAuthorization(Capabilities.AgentsReadOrSelf).WithSummary("List an agent's credentials, newest first");
         credentials.MapPost("/{credentialId}/rotate", RotateAsync).RequireAuthorization(Capabilities.AgentsWriteOrSelf)
             .Audited(AuditActions.CredentialRotated).CarriesSecret().WithSummary("Replace a credential's secret; the previous one stops working at once");
         credentials.MapDelete("/{credentialId}", RevokeAsync).RequireAuthorization(Capabilities.AgentsWriteOrSelf)
@@ -70,19 +71,30 @@ public static class CredentialsApi
             return await next(context);
         });
 
-    private static async Task<Results<Ok<CredentialList>, ProblemHttpResult>> ListAsync(
-        Guid agentId, AgentIdpDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    public sealed record CredentialListQuery(string? Limit, string? Cursor);
+
+    private static readonly Keyset<Credential> NewestFirst = new(
+        credentials => credentials.OrderByDescending(c => c.CreatedAt).ThenByDescending(c => c.Id),
+        after => c => EF.Functions.LessThan(ValueTuple.Create(c.CreatedAt, c.Id), ValueTuple.Create(after.At, after.Id)),
+        c => new KeysetPosition(c.CreatedAt, c.Id));
+
+    private static async Task<Results<Ok<Page<CredentialResponse>>, ProblemHttpResult>> ListAsync(
+        Guid agentId, [AsParameters] CredentialListQuery query, AgentIdpDbContext db, PageCursors cursors, TimeProvider time,
+        CancellationToken cancellationToken)
     {
+        var errors = new ValidationErrors();
+        var page = cursors.Read(query.Limit, query.Cursor, JsonSerializer.Serialize(new { list = "credentials", agentId }), errors);
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
         if (!await db.Agents.AnyAsync(a => a.Id == agentId, cancellationToken))
         {
             return ApiProblems.AgentNotFound(agentId);
         }
         var now = time.GetUtcNow();
-        var credentials = await db.Credentials.AsNoTracking()
-            .Where(c => c.AgentId == agentId)
-            .OrderByDescending(c => c.CreatedAt).ThenByDescending(c => c.Id)
-            .ToListAsync(cancellationToken);
-        return TypedResults.Ok(new CredentialList(credentials.Select(c => CredentialResponse.From(c, now)).ToList()));
+        var credentials = db.Credentials.AsNoTracking().Where(c => c.AgentId == agentId);
+        return TypedResults.Ok(await cursors.ToPageAsync(credentials, NewestFirst, page, c => CredentialResponse.From(c, now), cancellationToken));
     }
 
     private static async Task<Results<Ok<CredentialWithSecretResponse>, ProblemHttpResult>> RotateAsync(

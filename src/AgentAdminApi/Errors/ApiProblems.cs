@@ -66,6 +66,8 @@ public static class ApiProblems
         CredentialRefusal.AgentDecommissioned => AgentAlreadyDecommissioned(agentId),
         CredentialRefusal.CredentialNotFound => CredentialNotFound(agentId, credentialId),
         CredentialRefusal.CredentialRevoked => CredentialAlreadyRevoked(credentialId),
+        CredentialRefusal.CredentialLimitReached => Create(StatusCodes.Status409Conflict, ErrorCodes.CredentialLimitReached, "Credential limit reached",
+            $"Agent {agentId} already holds the most active credentials allowed (MAX_ACTIVE_CREDENTIALS_PER_AGENT): revoke one first."),
         CredentialRefusal.CredentialExpired => Validation("credentialId", "This credential has expired: generate a new credential instead of rotating it."),
         _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal, null),
     };

@@ -1,16 +1,19 @@
 using AgentIdp.Core.Agents;
 using AgentIdp.Core.Audit;
+using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Errors;
 using AgentIdp.Core.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace AgentIdp.Core.Credentials;
 
 /// <summary>Why a change to an agent's credentials did not happen.</summary>
-public enum CredentialRefusal { AgentNotFound, AgentDecommissioned, CredentialNotFound, CredentialRevoked, CredentialExpired }
+public enum CredentialRefusal { AgentNotFound, AgentDecommissioned, CredentialNotFound, CredentialRevoked, CredentialExpired, CredentialLimitReached }
 
 /// <summary>What a lifecycle step produced, or why it was refused.</summary>
 public readonly record struct CredentialChange<T>(T? Result, CredentialRefusal? Refusal) where T : class
@@ -25,7 +28,8 @@ public readonly record struct CredentialChange<T>(T? Result, CredentialRefusal? 
 /// audit events. A new secret is shown only once the credential naming it has committed, and a revoked
 /// secret is destroyed only once its revocation has (the write order of <see cref="CredentialSecrets"/>).
 /// </summary>
-public sealed class CredentialLifecycle(AgentIdpDbContext db, CredentialSecrets secrets, IAuditLog audit, TimeProvider time)
+public sealed class CredentialLifecycle(
+    AgentIdpDbContext db, CredentialSecrets secrets, IAuditLog audit, IOptions<CredentialLimitOptions> limits, TimeProvider time)
 {
     private const string RevokedWithAgent = "agent decommissioned";
 
@@ -42,7 +46,15 @@ public sealed class CredentialLifecycle(AgentIdpDbContext db, CredentialSecrets 
             await audit.RecordFailureAsync(AuditActions.CredentialGenerated, agentId, new { reason = ErrorCodes.AgentAlreadyDecommissioned }, cancellationToken);
             return CredentialRefusal.AgentDecommissioned;
         }
-        var credential = new Credential { Id = Guid.NewGuid(), AgentId = agentId, CreatedAt = time.GetUtcNow(), ExpiresAt = expiresAt };
+        var now = time.GetUtcNow();
+        var limit = limits.Value.MaxActivePerAgent;
+        if (await db.Credentials.CountAsync(c => c.AgentId == agentId && c.Status == CredentialStatus.Active && (c.ExpiresAt == null || c.ExpiresAt > now),
+                cancellationToken) >= limit)
+        {
+            await audit.RecordFailureAsync(AuditActions.CredentialGenerated, agentId, new { reason = ErrorCodes.CredentialLimitReached, limit }, cancellationToken);
+            return CredentialRefusal.CredentialLimitReached;
+        }
+        var credential = new Credential { Id = Guid.NewGuid(), AgentId = agentId, CreatedAt = now, ExpiresAt = expiresAt };
         db.Credentials.Add(credential);
         var secret = await CommitWithSecretAsync(transaction, credential, () => secrets.WriteNewAsync(agentId, credential.Id, cancellationToken),
             () => audit.Record(AuditActions.CredentialGenerated, agentId, new { credentialId = credential.Id, expiresAt, storage = credential.Storage }),
@@ -194,8 +206,10 @@ public sealed class CredentialLifecycle(AgentIdpDbContext db, CredentialSecrets 
 public static class CredentialLifecycleServiceCollectionExtensions
 {
     /// <summary>The credential lifecycle, recording its events in <typeparamref name="TAuditLog"/> (the host's audit log).</summary>
-    public static IServiceCollection AddCredentialLifecycle<TAuditLog>(this IServiceCollection services) where TAuditLog : class, IAuditLog
+    public static IServiceCollection AddCredentialLifecycle<TAuditLog>(this IServiceCollection services, IConfiguration configuration)
+        where TAuditLog : class, IAuditLog
     {
+        services.AddOptions<CredentialLimitOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.TryAddScoped<TAuditLog>();
         services.TryAddScoped<IAuditLog>(provider => provider.GetRequiredService<TAuditLog>());
         services.TryAddScoped<CredentialLifecycle>();

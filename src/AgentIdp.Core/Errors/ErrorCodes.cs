@@ -13,6 +13,7 @@ public static class ErrorCodes
     public const string AgentAlreadyExists = "AGENT_ALREADY_EXISTS";
     public const string AgentAlreadyDecommissioned = "AGENT_ALREADY_DECOMMISSIONED";
     public const string CredentialAlreadyRevoked = "CREDENTIAL_ALREADY_REVOKED";
+    public const string CredentialLimitReached = "CREDENTIAL_LIMIT_REACHED";
     public const string RateLimitExceeded = "RATE_LIMIT_EXCEEDED";
     public const string VaultWriteError = "VAULT_WRITE_ERROR";
     public const string VaultReadError = "VAULT_READ_ERROR";
