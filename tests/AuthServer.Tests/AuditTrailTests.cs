@@ -52,12 +52,16 @@ public sealed class AuditTrailTests(ForwardedHeadersFixture fixture) : IClassFix
         var failed = await TestData.EventuallyAsync(async () =>
         {
             await using var db = fixture.Data.Open();
-            return await db.AuditEvents.SingleOrDefaultAsync(e => e.AgentId == agent.Id && e.Action == AuditActions.AuthFailed);
+            return (await db.AuditEvents.Where(e => e.Action == AuditActions.AuthFailed).ToListAsync())
+                .SingleOrDefault(e => e.Details.Contains(agent.Id.ToString(), StringComparison.Ordinal));
         });
 
         Assert.Equal(AuditOutcome.Failure, failed.Outcome);
-        Assert.Equal(agent.Id.ToString(), failed.Actor);
+        // The client id is the caller's claim, not verified: recorded as claimed, never as who acted or whom it was about.
+        Assert.Null(failed.Actor);
+        Assert.Null(failed.AgentId);
         using var details = JsonDocument.Parse(failed.Details);
+        Assert.Equal(agent.Id.ToString(), details.RootElement.GetProperty("claimedClientId").GetString());
         Assert.Equal("wrong_secret", details.RootElement.GetProperty("reason").GetString());
         Assert.Equal("token", details.RootElement.GetProperty("endpoint").GetString());
         Assert.Equal(ForwardedHeadersFixture.CallerIp, failed.Ip?.ToString());
@@ -86,7 +90,7 @@ public sealed class AuditTrailTests(ForwardedHeadersFixture fixture) : IClassFix
         await using var db = fixture.Data.Open();
         var malformed = (await db.AuditEvents.Where(e => e.Action == AuditActions.AuthFailed).ToListAsync())
             .Where(e => e.Details.Contains("\"clientIdMalformed\": true", StringComparison.Ordinal)).ToList();
-        Assert.True(malformed.Count >= 2);
+        Assert.NotEmpty(malformed); // identical failures within a minute share one row (AuthFailureFloodTests)
         Assert.All(malformed, e => Assert.Null(e.Actor));
         Assert.DoesNotContain((await db.AuditEvents.ToListAsync()).Select(e => e.Actor + " " + e.Details),
             text => text.Contains(credential.ClientSecret[AgentIdp.Core.Secrets.ClientSecret.RandomPartStart..], StringComparison.Ordinal));

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
 using System.Threading.Channels;
 using AgentIdp.Core.Audit;
 using Npgsql;
@@ -12,7 +14,7 @@ namespace AuthServer.Audit;
 /// <see cref="FlushInterval"/>, with one binary COPY per batch: a token costs its row and nothing else.
 /// The queue is bounded: if PostgreSQL cannot keep up, events are dropped and counted in the log rather
 /// than letting token requests wait on the audit log. Whatever is queued at shutdown is written before
-/// the process ends.
+/// the process ends. Failed authentications are aggregated: see <see cref="RecordAuthFailure"/>.
 /// </summary>
 public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<AuditTrail> logger) : BackgroundService
 {
@@ -24,13 +26,71 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
     private readonly Channel<AuditEvent> _events = Channel.CreateBounded<AuditEvent>(
         new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly ConcurrentDictionary<Guid, DateTimeOffset> _credentialUse = new();
+    private readonly ConcurrentDictionary<AuthFailureKey, RepeatedFailures> _failures = new();
     private long _dropped;
+
+    /// <summary>Identical failed authentications within this window become one row with a count.</summary>
+    public static readonly TimeSpan AuthFailureWindow = TimeSpan.FromMinutes(1);
+    /// <summary>Distinct (source, client, reason) the window tracks at most; a failure beyond them is dropped and counted.</summary>
+    private const int MaxTrackedFailures = 10_000;
 
     public void Record(AuditEvent auditEvent)
     {
         if (!_events.Writer.TryWrite(auditEvent))
         {
             Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    /// <summary>
+    /// A failed client authentication. The first of its kind (source address, claimed client id, endpoint,
+    /// reason) in <see cref="AuthFailureWindow"/> is recorded at once; the identical ones after it become one
+    /// row when the window closes, with their count. So a flood of failures costs a few rows a minute, not
+    /// one per request. The claimed client id is not verified: it is recorded as <c>claimedClientId</c>, never
+    /// as the actor or the agent the event is about.
+    /// </summary>
+    public void RecordAuthFailure(string endpoint, string reason, Guid? claimedClientId, bool clientIdMalformed, IPAddress? ip, DateTimeOffset at)
+    {
+        var key = new AuthFailureKey(ip, claimedClientId, clientIdMalformed, endpoint, reason);
+        while (true)
+        {
+            if (_failures.TryGetValue(key, out var repeats))
+            {
+                if (repeats.TryAdd(at))
+                {
+                    return;
+                }
+                _failures.TryRemove(new KeyValuePair<AuthFailureKey, RepeatedFailures>(key, repeats)); // its window just closed
+                continue;
+            }
+            if (_failures.Count >= MaxTrackedFailures)
+            {
+                Interlocked.Increment(ref _dropped);
+                return;
+            }
+            if (_failures.TryAdd(key, new RepeatedFailures(at)))
+            {
+                Record(key.ToEvent(at, repeated: null));
+                return;
+            }
+        }
+    }
+
+    /// <summary>The windows that have closed by <paramref name="now"/> (all, when the process stops): one event each for their repeats.</summary>
+    private void CloseFailureWindows(DateTimeOffset now, bool all)
+    {
+        foreach (var (key, repeats) in _failures)
+        {
+            if (!all && now - repeats.Since < AuthFailureWindow)
+            {
+                continue;
+            }
+            var closed = repeats.Close(); // from here a failure of this kind opens a new window
+            _failures.TryRemove(new KeyValuePair<AuthFailureKey, RepeatedFailures>(key, repeats));
+            if (closed.Count > 0)
+            {
+                Record(key.ToEvent(closed.Last, closed));
+            }
         }
     }
 
@@ -45,6 +105,7 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
             while (await _events.Reader.WaitToReadAsync(stoppingToken))
             {
                 await Task.Delay(FlushInterval, stoppingToken); // wall-clock pacing, whatever clock the events are dated by
+                CloseFailureWindows(DateTimeOffset.UtcNow, all: false);
                 await FlushAsync(batch, stoppingToken);
             }
         }
@@ -52,6 +113,7 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
         {
         }
         // Shutting down: write what is left, as far as the host's shutdown timeout allows.
+        CloseFailureWindows(DateTimeOffset.UtcNow, all: true);
         await FlushAsync(batch, CancellationToken.None);
     }
 
@@ -208,3 +270,66 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
     [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Count} audit events failed; they are lost.")]
     private partial void LogWriteFailed(Exception? exception, int count);
 }
+
+/// <summary>What makes two failed authentications the same, for aggregation.</summary>
+internal readonly record struct AuthFailureKey(IPAddress? Ip, Guid? ClaimedClientId, bool ClientIdMalformed, string Endpoint, string Reason)
+{
+    public AuditEvent ToEvent(DateTimeOffset at, RepeatedFailures.Closed? repeated) => AuditEvent.Create(
+        AuditActions.AuthFailed, AuditOutcome.Failure, at, ip: Ip,
+        details: JsonSerializer.Serialize(new
+        {
+            endpoint = Endpoint,
+            reason = Reason,
+            claimedClientId = ClaimedClientId,
+            clientIdMalformed = ClientIdMalformed,
+            repeated = repeated?.Count,
+            firstRepeatAt = repeated?.First,
+            lastRepeatAt = repeated?.Last,
+        }, Json));
+
+    private static readonly JsonSerializerOptions Json = new(AuditEvent.DetailsJson)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+}
+
+/// <summary>The failures seen again within a window, after its first.</summary>
+internal sealed class RepeatedFailures(DateTimeOffset since)
+{
+    private readonly Lock _sync = new();
+    private int _count;
+    private DateTimeOffset _first;
+    private DateTimeOffset _last;
+
+    public sealed record Closed(int Count, DateTimeOffset First, DateTimeOffset Last);
+
+    private bool _closed;
+
+    public DateTimeOffset Since { get; } = since;
+
+    /// <summary>Counts one more; false once the window has closed (the caller starts a new one).</summary>
+    public bool TryAdd(DateTimeOffset at)
+    {
+        lock (_sync)
+        {
+            if (_closed)
+            {
+                return false;
+            }
+            _first = _count == 0 ? at : _first;
+            _last = at;
+            _count++;
+            return true;
+        }
+    }
+
+    public Closed Close()
+    {
+        lock (_sync)
+        {
+            _closed = true;
+            return new Closed(_count, _first, _last);
+        }
+    }
+}
+

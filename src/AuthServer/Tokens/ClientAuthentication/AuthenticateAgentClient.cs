@@ -1,5 +1,4 @@
 using System.Text.Json;
-using AgentIdp.Core.Audit;
 using AgentIdp.Core.Errors;
 using AgentIdp.Core.Secrets;
 using AuthServer.Audit;
@@ -52,17 +51,8 @@ public sealed class AuthenticateAgentClient(AgentSecretValidator validator, Audi
             // The claimed client id is recorded only when it is an agent id: anything else is the caller's free
             // text, which may be a secret sent in the wrong field.
             var claimed = Guid.TryParseExact(context.ClientId, "D", out var id) && id.ToString() == context.ClientId ? id : (Guid?)null;
-            audit.Record(AuditEvent.Create(
-                AuditActions.AuthFailed, AuditOutcome.Failure, time.GetUtcNow(),
-                agentId: claimed,
-                actor: claimed?.ToString(),
-                ip: context.Transaction.CallerIp(),
-                details: JsonSerializer.Serialize(new
-                {
-                    endpoint = context.EndpointType.EndpointName(),
-                    reason = JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Failure.ToString()!),
-                    clientIdMalformed = claimed is null && !string.IsNullOrEmpty(context.ClientId),
-                })));
+            audit.RecordAuthFailure(context.EndpointType.EndpointName(), JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Failure.ToString()!),
+                claimed, clientIdMalformed: claimed is null && !string.IsNullOrEmpty(context.ClientId), context.Transaction.CallerIp(), time.GetUtcNow());
             if (result.Failure == AuthenticationFailure.SecretStoreUnavailable)
             {
                 // Not the caller's fault, and not a verdict on its secret: a server error it may retry.

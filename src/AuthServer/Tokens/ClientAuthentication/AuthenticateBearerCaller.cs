@@ -1,5 +1,3 @@
-using System.Text.Json;
-using AgentIdp.Core.Audit;
 using AuthServer.Audit;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
@@ -45,9 +43,8 @@ public sealed class AuthenticateBearerCaller(IOpenIddictServerDispatcher dispatc
         if (validation.IsRejected || validation.Principal is null ||
             !Guid.TryParse(validation.Principal.GetClaim(Claims.Subject), out var agentId))
         {
-            audit.Record(AuditEvent.Create(
-                AuditActions.AuthFailed, AuditOutcome.Failure, time.GetUtcNow(), ip: context.Transaction.CallerIp(),
-                details: JsonSerializer.Serialize(new { endpoint = context.EndpointType.EndpointName(), reason = "invalid_bearer_token" })));
+            audit.RecordAuthFailure(context.EndpointType.EndpointName(), "invalid_bearer_token", claimedClientId: null, clientIdMalformed: false,
+                context.Transaction.CallerIp(), time.GetUtcNow());
             context.Reject(Errors.InvalidClient, "The bearer token that authenticates the caller is invalid.");
             return;
         }
