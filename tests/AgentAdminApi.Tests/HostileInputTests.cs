@@ -123,4 +123,27 @@ public sealed class HostileInputTests(AdminApiFixture fixture) : IClassFixture<A
         await using var db = fixture.Data.Open();
         Assert.Equal(1, await db.Credentials.CountAsync(c => c.AgentId == agent.Id));
     }
+
+    [Fact]
+    public async Task An_oversized_chunked_body_gets_the_same_problem_as_an_oversized_declared_one_on_Kestrel()
+    {
+        // Kestrel, not the in-memory test server: only Kestrel enforces the request body limit while reading.
+        await using var kestrel = new AdminApiFactory(fixture.Data.ConnectionString, fixture.AuthServer.Server.CreateHandler());
+        kestrel.UseKestrel(0);
+        kestrel.StartServer();
+        using var client = kestrel.CreateClient();
+        client.DefaultRequestHeaders.Authorization = fixture.Admin.DefaultRequestHeaders.Authorization;
+        var huge = Utf8($"{{\"owner\":\"{new string('x', 70 * 1024)}\"}}");
+
+        using var declared = await client.PostAsync("/api/v1/agents", RawJson(huge));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/agents")
+        {
+            Content = new StreamContent(new MemoryStream(huge)) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+        };
+        request.Headers.TransferEncodingChunked = true;
+        using var chunked = await client.SendAsync(request);
+
+        Assert.Equal(["body"], await declared.ValidationErrorsAsync());
+        Assert.Equal(["body"], await chunked.ValidationErrorsAsync());
+    }
 }

@@ -74,4 +74,22 @@ public sealed class HostileRequestTests(AuthServerFixture fixture) : IClassFixtu
         var jwt = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken((await response.JsonAsync()).GetProperty("access_token").GetString());
         Assert.Equal(["https://one.example/", "https://two.example/"], jwt.Audiences.Order());
     }
+
+    [Fact]
+    public async Task An_oversized_chunked_body_gets_an_OAuth_error_on_Kestrel_too()
+    {
+        // Kestrel, not the in-memory test server: only Kestrel enforces the request body limit while reading.
+        await using var kestrel = new AuthServerFactory(fixture.Data.ConnectionString);
+        kestrel.UseKestrel(0);
+        kestrel.StartServer();
+        using var client = kestrel.CreateClient();
+        var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync();
+
+        using var request = OAuthRequests.ChunkedOversizeTokenRequest(agent.Id.ToString(), credential.ClientSecret);
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("invalid_request", (await response.JsonAsync()).GetProperty("error").GetString());
+        Assert.True(response.Headers.CacheControl?.NoStore);
+    }
 }

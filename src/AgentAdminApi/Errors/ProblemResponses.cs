@@ -40,7 +40,7 @@ public static class ProblemResponses
         });
         app.Use(async (context, next) =>
         {
-            if (RequestBodyLimit.Exceeds(context, ApiExceptionHandler.MaxBodyBytes))
+            if (await RequestBodyLimit.ExceedsAsync(context, ApiExceptionHandler.MaxBodyBytes))
             {
                 await ApiProblems.Validation("body", RequestBodyLimit.TooLarge(ApiExceptionHandler.MaxBodyBytes)).ExecuteAsync(context);
                 return;

@@ -7,19 +7,36 @@ namespace AgentIdp.Core.Http;
 public static class RequestBodyLimit
 {
     /// <summary>
-    /// True if the declared length is over <paramref name="maxBytes"/>; otherwise caps what the server will
-    /// read of a body sent without a length (chunked), so reading past it fails with a 413.
+    /// True if the body is larger than <paramref name="maxBytes"/>. A declared length is judged as it is; a
+    /// body sent without one (chunked) is read here, up to one byte past the limit, and kept for the
+    /// endpoint. Kestrel's own limit is not used for it: a body Kestrel refuses mid-read is answered with
+    /// Kestrel's empty 413, whatever the application writes.
     /// </summary>
-    public static bool Exceeds(HttpContext context, long maxBytes)
+    public static async Task<bool> ExceedsAsync(HttpContext context, long maxBytes)
     {
-        if (context.Request.ContentLength > maxBytes)
+        var request = context.Request;
+        if (request.ContentLength is { } declared)
         {
-            return true;
+            return declared > maxBytes;
         }
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false })
         {
-            limit.MaxRequestBodySize = maxBytes;
+            return false;
         }
+        var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > maxBytes)
+            {
+                return true;
+            }
+        }
+        buffer.Position = 0;
+        request.Body = buffer;
+        request.ContentLength = buffer.Length;
         return false;
     }
 

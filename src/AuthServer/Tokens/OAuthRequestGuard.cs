@@ -41,7 +41,7 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
             return;
         }
 
-        if (RequestBodyLimit.Exceeds(context, MaxBodyBytes))
+        if (await RequestBodyLimit.ExceedsAsync(context, MaxBodyBytes))
         {
             await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, Errors.InvalidRequest, RequestBodyLimit.TooLarge(MaxBodyBytes));
             return;
