@@ -92,4 +92,18 @@ public sealed class HostileRequestTests(AuthServerFixture fixture) : IClassFixtu
         Assert.Equal("invalid_request", (await response.JsonAsync()).GetProperty("error").GetString());
         Assert.True(response.Headers.CacheControl?.NoStore);
     }
+
+    [Fact]
+    public async Task Introspection_answers_are_never_cached()
+    {
+        var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync(["tokens:read"]);
+        var token = await fixture.Client.GetAccessTokenAsync(agent.Id.ToString(), credential.ClientSecret);
+
+        using var active = await fixture.Client.IntrospectAsync(agent.Id.ToString(), credential.ClientSecret, token);
+        using var inactive = await fixture.Client.IntrospectAsync(agent.Id.ToString(), credential.ClientSecret, "not.a.token");
+
+        Assert.True((await active.JsonAsync()).GetProperty("active").GetBoolean());
+        Assert.True(active.Headers.CacheControl?.NoStore);
+        Assert.True(inactive.Headers.CacheControl?.NoStore);
+    }
 }

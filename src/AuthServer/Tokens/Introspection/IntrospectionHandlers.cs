@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
 using OpenIddict.Server;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Server.OpenIddictServerEvents;
 
 namespace AuthServer.Tokens.Introspection;
 
@@ -11,6 +13,8 @@ public static class IntrospectionHandlers
         AttachIntrospectionClaims.Descriptor, // an active answer carries the scopes and AgentIdP's claims
         RecordIntrospection.Descriptor,       // token.introspected queued
         AnswerInsufficientScope.Descriptor,   // a caller without tokens:read: 403 insufficient_scope
+        // An answer holds a token's claims: never cached, as OpenIddict already does for token and revocation answers.
+        OpenIddictServerAspNetCoreHandlers.AttachCacheControlHeader<ApplyIntrospectionResponseContext>.Descriptor,
     ];
 
     /// <summary>
