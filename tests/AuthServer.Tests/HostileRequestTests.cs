@@ -106,4 +106,27 @@ public sealed class HostileRequestTests(AuthServerFixture fixture) : IClassFixtu
         Assert.True(active.Headers.CacheControl?.NoStore);
         Assert.True(inactive.Headers.CacheControl?.NoStore);
     }
+
+    [Fact]
+    public async Task A_bearer_caller_at_introspection_needs_a_token_meant_for_AgentIdP()
+    {
+        var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync(["tokens:read"]);
+        var target = await fixture.Client.GetAccessTokenAsync(agent.Id.ToString(), credential.ClientSecret);
+        using var forOtherApi = await fixture.Client.PostFormAsync("/api/v1/token", agent.Id.ToString(), credential.ClientSecret,
+            [new("grant_type", "client_credentials"), new("resource", "https://other.example/")]);
+        var elsewhere = (await forOtherApi.JsonAsync()).GetProperty("access_token").GetString();
+
+        async Task<HttpResponseMessage> IntrospectAsBearerAsync(string? bearer)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/token/introspect") { Content = new FormUrlEncodedContent([new("token", target)]) };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+            return await fixture.Client.SendAsync(request);
+        }
+        using var refused = await IntrospectAsBearerAsync(elsewhere);
+        using var accepted = await IntrospectAsBearerAsync(target);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.False((await refused.JsonAsync()).TryGetProperty("active", out _));
+        Assert.True((await accepted.JsonAsync()).GetProperty("active").GetBoolean());
+    }
 }

@@ -1,7 +1,9 @@
+using AgentIdp.Core.Configuration;
 using AuthServer.Audit;
+using Microsoft.AspNetCore;
+using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
-using Microsoft.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
@@ -10,9 +12,11 @@ namespace AuthServer.Tokens.ClientAuthentication;
 /// <summary>
 /// At the introspection endpoint, a resource server may authenticate with a bearer access token of its
 /// own instead of client credentials (RFC 7662 §2.1). The token is validated like any other, including
-/// revocation and the state of its credential and agent; its scopes become the caller's capabilities.
+/// revocation and the state of its credential and agent, and must be meant for AgentIdP (its audience
+/// holds AUDIENCE): a token an agent sent to another API cannot be replayed here. Its scopes become the
+/// caller's capabilities.
 /// </summary>
-public sealed class AuthenticateBearerCaller(IOpenIddictServerDispatcher dispatcher, AuditTrail audit, TimeProvider time)
+public sealed class AuthenticateBearerCaller(IOpenIddictServerDispatcher dispatcher, AuditTrail audit, IOptions<IssuerOptions> issuer, TimeProvider time)
     : IOpenIddictServerHandler<ProcessAuthenticationContext>
 {
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
@@ -41,7 +45,8 @@ public sealed class AuthenticateBearerCaller(IOpenIddictServerDispatcher dispatc
         };
         await dispatcher.DispatchAsync(validation);
         if (validation.IsRejected || validation.Principal is null ||
-            !Guid.TryParse(validation.Principal.GetClaim(Claims.Subject), out var agentId))
+            !Guid.TryParse(validation.Principal.GetClaim(Claims.Subject), out var agentId) ||
+            !validation.Principal.GetAudiences().Contains(issuer.Value.Audience, StringComparer.Ordinal))
         {
             audit.RecordAuthFailure(context.EndpointType.EndpointName(), "invalid_bearer_token", claimedClientId: null, clientIdMalformed: false,
                 context.Transaction.CallerIp(), time.GetUtcNow());
