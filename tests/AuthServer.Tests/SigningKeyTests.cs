@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using AgentIdp.Core.SigningKeys;
 using AgentIdp.Testing;
 using AuthServer.SigningKeys;
 using Microsoft.EntityFrameworkCore;
@@ -193,7 +194,7 @@ public sealed class SigningKeyTests
         Assert.True((await ValidateAsResourceServerAsync(client, first, validateLifetime: false)).IsValid);
 
         // Once every token it signed has expired, the retired key leaves the JWKS.
-        time.Advance(TimeSpan.FromHours(1) + SigningKeyRing.RefreshInterval * 2 + TimeSpan.FromSeconds(1));
+        time.Advance(TimeSpan.FromHours(1) + SigningKeySchedule.RefreshInterval * 2 + TimeSpan.FromSeconds(1));
         await ring.RefreshAsync(CancellationToken.None);
         Assert.Equal([successor], await PublishedAsync());
         await using var db = data.Open();
