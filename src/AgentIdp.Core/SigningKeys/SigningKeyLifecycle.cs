@@ -54,12 +54,16 @@ public sealed class SigningKeyLifecycle(AgentIdpDbContext db, SigningKeyProtecto
 
     /// <summary>
     /// A new key of SIGNING_ALGORITHM that replaces that algorithm's current one: published at once, signing
-    /// after <see cref="SigningKeySchedule.PublicationLead"/>, or at once when <paramref name="immediately"/>.
+    /// after <see cref="SigningKeySchedule.PublicationLead"/>, or at once when <paramref name="immediately"/>
+    /// or when no key signs at all (there is nothing to keep signing meanwhile).
     /// </summary>
     public Task<SigningKeyRotation> RotateAsync(bool immediately, CancellationToken cancellationToken) =>
         InLockAsync(async now =>
-            await ReplaceAsync(Algorithm, now, immediately ? now : now + SigningKeySchedule.PublicationLead, cancellationToken),
-            cancellationToken);
+        {
+            var anyActive = await db.SigningKeys.AnyAsync(k => k.WithdrawnAt == null && k.ActivatesAt <= now && k.RetiresAt > now, cancellationToken);
+            var activatesAt = immediately || !anyActive ? now : now + SigningKeySchedule.PublicationLead;
+            return await ReplaceAsync(Algorithm, now, activatesAt, cancellationToken);
+        }, cancellationToken);
 
     /// <summary>
     /// Stops publishing a key at once. If it was signing, a successor of its algorithm signs from now on.
