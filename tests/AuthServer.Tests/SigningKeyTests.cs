@@ -122,6 +122,21 @@ public sealed class SigningKeyTests
         Assert.Equal(-1, stored.EncryptedPrivateKey.AsSpan().IndexOf(modulus.AsSpan(0, 32)));
     }
 
+    [Theory]
+    [InlineData("RS256")]
+    [InlineData("ES256")]
+    public async Task A_key_id_is_the_RFC_7638_thumbprint_of_the_published_key(string algorithm)
+    {
+        var data = await NewDatabaseAsync();
+        await using var factory = new AuthServerFactory(data.ConnectionString, new Dictionary<string, string?> { ["SIGNING_ALGORITHM"] = algorithm });
+        using var client = factory.CreateClient();
+
+        var jwk = new JsonWebKeySet(await client.GetStringAsync("/.well-known/jwks")).Keys.Single();
+
+        Assert.Equal(algorithm, jwk.Alg);
+        Assert.Equal(Base64UrlEncoder.Encode(jwk.ComputeJwkThumbprint()), jwk.Kid);
+    }
+
     private static Task<ServiceProcess.Outcome> RunAuthServerAsync(string connectionString, string? encryptionKey) =>
         ServiceProcess.RunAsync(typeof(AuthServerApplication).Assembly.Location, new Dictionary<string, string?>
         {
