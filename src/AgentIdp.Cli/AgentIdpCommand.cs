@@ -1,7 +1,10 @@
 using System.CommandLine;
+using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Credentials;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.Secrets;
+using AgentIdp.Core.SigningKeys;
+using AgentIdp.Core.Tokens;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -12,7 +15,8 @@ namespace AgentIdp.Cli;
 
 /// <summary>
 /// <c>agentidp</c>, the operator command. Configuration comes from the environment (DATABASE_URL,
-/// BCRYPT_COST), as for the services. Results go to standard output, diagnostics to standard error.
+/// BCRYPT_COST, VAULT_*; the <c>keys</c> commands also the AuthServer's SIGNING_* and ACCESS_TOKEN_LIFETIME),
+/// as for the services. Results go to standard output, diagnostics to standard error.
 /// </summary>
 public static class AgentIdpCommand
 {
@@ -31,6 +35,7 @@ public static class AgentIdpCommand
         {
             MigrateCommand.Create(context),
             BootstrapAdminCommand.Create(context),
+            KeysCommand.Create(context),
         };
         var invocation = new InvocationConfiguration();
         if (output is not null)
@@ -64,18 +69,25 @@ internal sealed class CommandContext(IReadOnlyDictionary<string, string?>? overr
         builder.Services.AddAgentIdpDatabase(builder.Configuration);
         builder.Services.AddAgentSecrets(builder.Configuration);
         builder.Services.AddCredentialLifecycle<CommandAudit>(builder.Configuration);
+        builder.Services.AddOptions<AccessTokenOptions>().Bind(builder.Configuration).ValidateSettings();
+        builder.Services.AddSigningKeyLifecycle(builder.Configuration);
         return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
     /// <summary>Runs a command's work; a bad setting is reported by name with exit code 2, not as a stack trace.</summary>
-    public static async Task<int> RunAsync(ParseResult parse, Func<IServiceProvider, TextWriter, CancellationToken, Task<int>> work,
-        CommandContext context, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(ParseResult parse, Func<IServiceProvider, TextWriter, CancellationToken, Task<int>> work,
+        CommandContext context, CancellationToken cancellationToken) =>
+        RunAsync(parse, [], work, context, cancellationToken);
+
+    /// <param name="settings">The options the command reads beyond DATABASE_URL, BCRYPT_COST and VAULT_*: checked with those before it runs.</param>
+    public static async Task<int> RunAsync(ParseResult parse, IReadOnlyList<Type> settings,
+        Func<IServiceProvider, TextWriter, CancellationToken, Task<int>> work, CommandContext context, CancellationToken cancellationToken)
     {
         var error = parse.InvocationConfiguration.Error;
         try
         {
             await using var services = context.BuildServices();
-            ValidateOptions(services);
+            ValidateOptions(services, settings);
             await using var scope = services.CreateAsyncScope();
             return await work(scope.ServiceProvider, parse.InvocationConfiguration.Output, cancellationToken);
         }
@@ -101,12 +113,16 @@ internal sealed class CommandContext(IReadOnlyDictionary<string, string?>? overr
         }
     }
 
-    private static void ValidateOptions(IServiceProvider services)
+    private static void ValidateOptions(IServiceProvider services, IReadOnlyList<Type> settings)
     {
         _ = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         _ = services.GetRequiredService<IOptions<AgentIdp.Core.Secrets.SecretHashingOptions>>().Value;
         _ = services.GetRequiredService<IOptions<AgentIdp.Core.Vault.VaultOptions>>().Value;
-        _ = services.GetRequiredService<IOptions<CredentialLimitOptions>>().Value;
+        foreach (var type in settings)
+        {
+            // IOptions<T> is covariant: reading Value validates the options whatever T is.
+            _ = ((IOptions<object>)services.GetRequiredService(typeof(IOptions<>).MakeGenericType(type))).Value;
+        }
     }
 }
 

@@ -32,7 +32,7 @@ internal static class BootstrapAdminCommand
         {
             email, owner, environment,
         };
-        command.SetAction((parse, cancellationToken) => CommandContext.RunAsync(parse, async (services, output, ct) =>
+        command.SetAction((parse, cancellationToken) => CommandContext.RunAsync(parse, [typeof(CredentialLimitOptions)], async (services, output, ct) =>
         {
             var result = await BootstrapAsync(
                 services.GetRequiredService<AgentIdpDbContext>(),

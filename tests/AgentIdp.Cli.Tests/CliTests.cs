@@ -11,16 +11,8 @@ namespace AgentIdp.Cli.Tests;
 
 public sealed class CliTests
 {
-    private sealed record Run(int ExitCode, string Output, string Error);
-
-    private static async Task<Run> AgentIdpAsync(string? databaseUrl, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var settings = new Dictionary<string, string?> { ["DATABASE_URL"] = databaseUrl, ["BCRYPT_COST"] = "4" };
-        var exitCode = await AgentIdpCommand.RunAsync(args, settings, output, error);
-        return new Run(exitCode, output.ToString(), error.ToString());
-    }
+    private static Task<Run> AgentIdpAsync(string? databaseUrl, params string[] args) =>
+        Agentidp.RunAsync(new Dictionary<string, string?> { ["DATABASE_URL"] = databaseUrl, ["BCRYPT_COST"] = "4" }, args);
 
     private static async Task<TestData> DatabaseAsync(bool migrated) =>
         new(await (await PostgresServer.SharedAsync()).CreateDatabaseAsync(migrated));

@@ -64,7 +64,7 @@ public sealed class Es256SigningTests
         var duringSwitch = await ecClient.GetAccessTokenAsync(agent.Id.ToString(), credential.ClientSecret);
         var jwks = (await (await ecClient.GetAsync("/.well-known/jwks")).JsonAsync()).GetProperty("keys").EnumerateArray()
             .Select(key => key.GetProperty("alg").GetString()).Order().ToList();
-        time.Advance(SigningKeyRing.FirstKeyLead + TimeSpan.FromSeconds(1));
+        time.Advance(SigningKeySchedule.PublicationLead + TimeSpan.FromSeconds(1));
         await ec.Services.GetRequiredService<SigningKeyRing>().RefreshAsync(CancellationToken.None);
         var afterSwitch = await ecClient.GetAccessTokenAsync(agent.Id.ToString(), credential.ClientSecret);
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using AgentIdp.Core.SigningKeys;
 using AgentIdp.Testing;
 using AuthServer.SigningKeys;
 using Microsoft.EntityFrameworkCore;
@@ -121,6 +122,21 @@ public sealed class SigningKeyTests
         Assert.Equal(-1, stored.EncryptedPrivateKey.AsSpan().IndexOf(modulus.AsSpan(0, 32)));
     }
 
+    [Theory]
+    [InlineData("RS256")]
+    [InlineData("ES256")]
+    public async Task A_key_id_is_the_RFC_7638_thumbprint_of_the_published_key(string algorithm)
+    {
+        var data = await NewDatabaseAsync();
+        await using var factory = new AuthServerFactory(data.ConnectionString, new Dictionary<string, string?> { ["SIGNING_ALGORITHM"] = algorithm });
+        using var client = factory.CreateClient();
+
+        var jwk = new JsonWebKeySet(await client.GetStringAsync("/.well-known/jwks")).Keys.Single();
+
+        Assert.Equal(algorithm, jwk.Alg);
+        Assert.Equal(Base64UrlEncoder.Encode(jwk.ComputeJwkThumbprint()), jwk.Kid);
+    }
+
     private static Task<ServiceProcess.Outcome> RunAuthServerAsync(string connectionString, string? encryptionKey) =>
         ServiceProcess.RunAsync(typeof(AuthServerApplication).Assembly.Location, new Dictionary<string, string?>
         {
@@ -193,7 +209,7 @@ public sealed class SigningKeyTests
         Assert.True((await ValidateAsResourceServerAsync(client, first, validateLifetime: false)).IsValid);
 
         // Once every token it signed has expired, the retired key leaves the JWKS.
-        time.Advance(TimeSpan.FromHours(1) + SigningKeyRing.RefreshInterval * 2 + TimeSpan.FromSeconds(1));
+        time.Advance(TimeSpan.FromHours(1) + SigningKeySchedule.RefreshInterval * 2 + TimeSpan.FromSeconds(1));
         await ring.RefreshAsync(CancellationToken.None);
         Assert.Equal([successor], await PublishedAsync());
         await using var db = data.Open();

@@ -1,5 +1,6 @@
 using AgentAdminApi.Errors;
 using AgentIdp.Core.Configuration;
+using AgentIdp.Core.SigningKeys;
 using AgentIdp.Core.Tokens;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -30,6 +31,8 @@ public static class TokenAuthentication
             bearer.TokenValidationParameters.ValidAudience = issuer.Audience;
             bearer.TokenValidationParameters.ValidTypes = ["at+jwt"];
             bearer.TokenValidationParameters.NameClaimType = RegisteredClaims.Subject;
+            // Not JwtBearer's twelve hours: a key withdrawn with `agentidp keys retire` stops validating here as soon as the AuthServer stops publishing it.
+            bearer.AutomaticRefreshInterval = SigningKeySchedule.RefreshInterval;
             // Not JwtBearer's five minutes of skew: a token stops at its exp here as at introspection.
             bearer.TokenValidationParameters.LifetimeValidator = (notBefore, expires, _, _) =>
                 TokenLifetime.IsCurrent(notBefore, expires, DateTimeOffset.UtcNow);

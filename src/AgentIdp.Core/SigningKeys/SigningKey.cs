@@ -18,4 +18,6 @@ public sealed class SigningKey
     public DateTimeOffset ActivatesAt { get; set; }
     /// <summary>When the key stops signing; it stays published until the tokens it signed have expired.</summary>
     public DateTimeOffset RetiresAt { get; set; }
+    /// <summary>When an operator withdrew the key (<c>agentidp keys retire</c>): from then on it neither signs nor is published.</summary>
+    public DateTimeOffset? WithdrawnAt { get; set; }
 }

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.SigningKeys;
-using AuthServer.Tokens;
+using AgentIdp.Core.Tokens;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -22,23 +22,18 @@ public sealed record SigningKeySet(SigningCredentials Signing, IReadOnlyList<Sig
 /// before the server takes requests and reloads every few minutes; OpenIddict rebuilds its options
 /// whenever the set changes. Keys are RS256 or ES256 (SIGNING_ALGORITHM): a replica signs with the
 /// newest active key of its configured algorithm, creating one at once if there is none, and publishes
-/// the keys of both.
+/// the keys of both. A key withdrawn by an operator is neither used nor published from the next reload.
+/// The rules of the schedule are <see cref="SigningKeySchedule"/>'s; every change to the table is
+/// <see cref="SigningKeyLifecycle"/>'s.
 /// </summary>
 public sealed partial class SigningKeyRing(
     IServiceScopeFactory scopeFactory,
     SigningKeyProtector protector,
     IOptions<SigningKeyOptions> keyOptions,
-    IOptions<TokenOptions> tokenOptions,
+    IOptions<AccessTokenOptions> accessTokenOptions,
     TimeProvider time,
     ILogger<SigningKeyRing> logger) : BackgroundService, IOptionsChangeTokenSource<OpenIddictServerOptions>
 {
-    private const int RsaKeySize = 2048;
-    /// <summary>Session-less advisory lock taken while a key is created ("AIDPSKEY").</summary>
-    private const long CreationLockKey = 0x4149_4450_534B_4559;
-    public static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(5);
-    /// <summary>How long the first key of a newly configured algorithm is published before it signs: two reloads.</summary>
-    public static readonly TimeSpan FirstKeyLead = RefreshInterval * 2;
-
     private readonly Dictionary<string, SigningCredentials> _decrypted = new(StringComparer.Ordinal);
     private readonly Lock _sync = new();
     private readonly SemaphoreSlim _refreshing = new(1, 1); // the timer and a caller may refresh at once
@@ -48,11 +43,8 @@ public sealed partial class SigningKeyRing(
     public SigningKeySet? Current => Volatile.Read(ref _current);
 
     private string Algorithm => keyOptions.Value.Algorithm;
-    private TimeSpan Lifetime => TimeSpan.FromDays(keyOptions.Value.LifetimeDays);
-    /// <summary>A successor is created this long before the current key retires.</summary>
-    private TimeSpan Lead => TimeSpan.FromTicks(Math.Min(TimeSpan.FromDays(2).Ticks, Lifetime.Ticks / 4));
-    /// <summary>A retired key stays published while a token it signed may still be presented.</summary>
-    private TimeSpan Retention => TimeSpan.FromSeconds(tokenOptions.Value.AccessTokenLifetimeSeconds) + RefreshInterval * 2;
+    private TimeSpan Lead => SigningKeySchedule.SuccessorLead(keyOptions.Value.Lifetime);
+    private TimeSpan Retention => SigningKeySchedule.Retention(accessTokenOptions.Value.Lifetime);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -62,7 +54,7 @@ public sealed partial class SigningKeyRing(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(RefreshInterval, time);
+        using var timer = new PeriodicTimer(SigningKeySchedule.RefreshInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
@@ -99,7 +91,10 @@ public sealed partial class SigningKeyRing(
         var now = time.GetUtcNow();
         if (!rows.Any(k => k.Algorithm == Algorithm && k.RetiresAt > now + Lead))
         {
-            await CreateSuccessorAsync(db, cancellationToken);
+            if (await scope.ServiceProvider.GetRequiredService<SigningKeyLifecycle>().CreateScheduledSuccessorAsync(cancellationToken) is { } created)
+            {
+                LogKeyCreated(created.Id, created.ActivatesAt, created.RetiresAt);
+            }
             now = time.GetUtcNow(); // another replica may have made the key while this one waited for the lock
             rows = await LoadPublishedAsync(db, now, cancellationToken);
         }
@@ -131,68 +126,8 @@ public sealed partial class SigningKeyRing(
         LogKeySet(next.Signing.Kid, next.Signing.Algorithm, publishedIds);
     }
 
-    private Task<List<SigningKey>> LoadPublishedAsync(AgentIdpDbContext db, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var retiredBefore = now - Retention;
-        return db.SigningKeys.AsNoTracking().Where(k => k.RetiresAt > retiredBefore).ToListAsync(cancellationToken);
-    }
-
-    private async Task CreateSuccessorAsync(AgentIdpDbContext db, CancellationToken cancellationToken)
-    {
-        var strategy = db.Database.CreateExecutionStrategy();
-        await strategy.ExecuteAsync(async () =>
-        {
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            // Replicas starting together take turns; the others then find the key already made.
-            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({CreationLockKey})", cancellationToken);
-            var now = time.GetUtcNow();
-            var latestRetirement = await db.SigningKeys.Where(k => k.Algorithm == Algorithm).MaxAsync(k => (DateTimeOffset?)k.RetiresAt, cancellationToken);
-            if (latestRetirement > now + Lead)
-            {
-                return;
-            }
-            // A successor takes over when its predecessor retires. The first key of an algorithm waits until every
-            // replica has reloaded and published it, unless no key signs at all yet (a new deployment).
-            var anyActive = await db.SigningKeys.AnyAsync(k => k.ActivatesAt <= now && k.RetiresAt > now, cancellationToken);
-            var activatesAt = latestRetirement > now ? latestRetirement.Value : anyActive ? now + FirstKeyLead : now;
-            var (keyId, privateKey) = NewKey(Algorithm);
-            try
-            {
-                db.SigningKeys.Add(new SigningKey
-                {
-                    Id = keyId,
-                    Algorithm = Algorithm,
-                    EncryptedPrivateKey = protector.Protect(keyId, privateKey),
-                    EncryptionKeyId = protector.EncryptionKeyId,
-                    CreatedAt = now,
-                    ActivatesAt = activatesAt,
-                    RetiresAt = activatesAt + Lifetime,
-                });
-                await db.SaveChangesAsync(cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
-            }
-            finally
-            {
-                CryptographicOperations.ZeroMemory(privateKey);
-                db.ChangeTracker.Clear();
-            }
-            LogKeyCreated(keyId, activatesAt, activatesAt + Lifetime);
-        });
-    }
-
-    /// <summary>A new key pair: its JWK thumbprint (RFC 7638) as the kid, and its PKCS#8 private key.</summary>
-    private static (string KeyId, byte[] PrivateKey) NewKey(string algorithm)
-    {
-        if (algorithm == SecurityAlgorithms.EcdsaSha256)
-        {
-            using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var publicKey = new ECDsaSecurityKey(ECDsa.Create(ecdsa.ExportParameters(false)));
-            return (Base64UrlEncoder.Encode(JsonWebKeyConverter.ConvertFromECDsaSecurityKey(publicKey).ComputeJwkThumbprint()), ecdsa.ExportPkcs8PrivateKey());
-        }
-        using var rsa = RSA.Create(RsaKeySize);
-        return (Base64UrlEncoder.Encode(JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(rsa.ExportParameters(false))).ComputeJwkThumbprint()),
-            rsa.ExportPkcs8PrivateKey());
-    }
+    private Task<List<SigningKey>> LoadPublishedAsync(AgentIdpDbContext db, DateTimeOffset now, CancellationToken cancellationToken) =>
+        db.SigningKeys.AsNoTracking().PublishedAt(now, Retention).ToListAsync(cancellationToken);
 
     private SigningCredentials Decrypt(SigningKey key)
     {
@@ -203,18 +138,22 @@ public sealed partial class SigningKeyRing(
         byte[] privateKey;
         try
         {
-            privateKey = protector.Unprotect(key.Id, key.EncryptedPrivateKey);
+            privateKey = protector.Unprotect(key);
         }
         catch (CryptographicException)
         {
+            var previous = protector.PreviousEncryptionKeyId is { } previousId
+                ? $", and neither does SIGNING_KEY_ENCRYPTION_KEY_PREVIOUS (id {previousId})"
+                : "";
             throw new ConfigurationException(
                 $"SIGNING_KEY_ENCRYPTION_KEY (id {protector.EncryptionKeyId}) does not decrypt signing key {key.Id}, which was " +
-                $"encrypted under key id {key.EncryptionKeyId}. Start the AuthServer with the SIGNING_KEY_ENCRYPTION_KEY the other replicas use.");
+                $"encrypted under key id {key.EncryptionKeyId}{previous}. Start the AuthServer with the SIGNING_KEY_ENCRYPTION_KEY the other " +
+                "replicas use (while that key is being changed, with the one it replaces as SIGNING_KEY_ENCRYPTION_KEY_PREVIOUS).");
         }
         try
         {
             SecurityKey securityKey;
-            if (key.Algorithm == SecurityAlgorithms.EcdsaSha256)
+            if (key.Algorithm == SigningKeyOptions.Es256)
             {
                 var ecdsa = ECDsa.Create();
                 ecdsa.ImportPkcs8PrivateKey(privateKey, out _);

@@ -1,5 +1,6 @@
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Health;
+using AgentIdp.Core.SigningKeys;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenIddict.Server;
@@ -8,11 +9,10 @@ namespace AuthServer.SigningKeys;
 
 public static class SigningKeys
 {
-    /// <summary>Signing keys shared through PostgreSQL, encrypted under SIGNING_KEY_ENCRYPTION_KEY.</summary>
+    /// <summary>Signing keys shared through PostgreSQL, encrypted under SIGNING_KEY_ENCRYPTION_KEY (or, while it changes, SIGNING_KEY_ENCRYPTION_KEY_PREVIOUS).</summary>
     public static IServiceCollection AddSigningKeys(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<SigningKeyOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
-        services.AddSingleton<SigningKeyProtector>();
+        services.AddSigningKeyLifecycle(configuration);
         services.AddSingleton<SigningKeyRing>();
         services.AddHostedService(provider => provider.GetRequiredService<SigningKeyRing>());
         services.AddSingleton<IOptionsChangeTokenSource<OpenIddictServerOptions>>(provider => provider.GetRequiredService<SigningKeyRing>());

@@ -32,6 +32,7 @@ public static class OAuthServer
     public static IServiceCollection AddAgentOAuthServer(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<IssuerOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
+        services.AddOptions<AccessTokenOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.AddOptions<TokenOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.AddScoped<TokenLiveness>();
         services.AddSingleton<TokenRateLimiter>();
@@ -76,10 +77,10 @@ public static class OAuthServer
             }
         });
 
-        services.AddOptions<OpenIddictServerOptions>().Configure<IOptions<IssuerOptions>, IOptions<TokenOptions>>((server, issuer, tokens) =>
+        services.AddOptions<OpenIddictServerOptions>().Configure<IOptions<IssuerOptions>, IOptions<AccessTokenOptions>>((server, issuer, accessTokens) =>
         {
             server.Issuer = issuer.Value.IssuerUri;
-            server.AccessTokenLifetime = TimeSpan.FromSeconds(tokens.Value.AccessTokenLifetimeSeconds);
+            server.AccessTokenLifetime = accessTokens.Value.Lifetime;
             // Agents authenticate with client secrets only: no private_key_jwt, no client assertions.
             server.ClientAuthenticationMethods.Remove(ClientAuthenticationMethods.PrivateKeyJwt);
             server.ClientAssertionTypes.Clear();

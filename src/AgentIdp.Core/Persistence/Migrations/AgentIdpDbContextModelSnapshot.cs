@@ -305,6 +305,10 @@ namespace AgentIdp.Core.Persistence.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("retires_at");
 
+                    b.Property<DateTimeOffset?>("WithdrawnAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("withdrawn_at");
+
                     b.HasKey("Id")
                         .HasName("pk_signing_keys");
 

@@ -11,7 +11,7 @@ using static OpenIddict.Server.OpenIddictServerEvents;
 namespace AuthServer.Tokens.Issuance;
 
 /// <summary>A client_credentials request gets an RFC 9068 access token for the requested scopes (else all the agent's capabilities) and resources (else AUDIENCE), bound to its credential and never outliving it.</summary>
-public sealed class IssueAgentAccessToken(IOptions<IssuerOptions> issuer, IOptions<TokenOptions> tokens, TimeProvider time)
+public sealed class IssueAgentAccessToken(IOptions<IssuerOptions> issuer, IOptions<AccessTokenOptions> accessTokens, TimeProvider time)
     : IOpenIddictServerHandler<HandleTokenRequestContext>
 {
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
@@ -42,7 +42,7 @@ public sealed class IssueAgentAccessToken(IOptions<IssuerOptions> issuer, IOptio
             .SetDestinations(static _ => [Destinations.AccessToken]);
 
         var principal = new ClaimsPrincipal(identity);
-        var lifetime = TimeSpan.FromSeconds(tokens.Value.AccessTokenLifetimeSeconds);
+        var lifetime = accessTokens.Value.Lifetime;
         if (credential.CredentialExpiresAt - time.GetUtcNow() is { } remaining && remaining < lifetime)
         {
             principal.SetAccessTokenLifetime(remaining > TimeSpan.FromSeconds(1) ? remaining : TimeSpan.FromSeconds(1));
