@@ -11,15 +11,7 @@ namespace AgentAdminApi.Tests;
 
 public sealed class AccessTests(AdminApiFixture fixture) : IClassFixture<AdminApiFixture>
 {
-    private async Task<HttpResponseMessage> GetAgentsWithAsync(string? authorization)
-    {
-        using var client = fixture.AdminApi.CreateClient();
-        if (authorization is not null)
-        {
-            client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", authorization);
-        }
-        return await client.GetAsync("/api/v1/agents");
-    }
+    private Task<HttpResponseMessage> GetAgentsWithAsync(string? authorization) => fixture.GetAgentsWithAsync(authorization);
 
     [Fact]
     public async Task A_request_without_a_token_is_401_with_a_bearer_challenge()
@@ -58,17 +50,7 @@ public sealed class AccessTests(AdminApiFixture fixture) : IClassFixture<AdminAp
     {
         var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync(AdminCapabilities.All);
         var real = new JsonWebToken(await fixture.OAuth.GetAccessTokenAsync(agent.Id.ToString(), credential.ClientSecret));
-        using var rsa = RSA.Create(2048);
-        var forged = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = real.Issuer,
-            Audience = "agentidp",
-            TokenType = "at+jwt",
-            Claims = real.Claims.Where(c => c.Type is not ("iss" or "aud" or "exp" or "iat" or "nbf"))
-                .ToDictionary(c => c.Type, c => (object)c.Value),
-            Expires = DateTime.UtcNow.AddMinutes(10),
-            SigningCredentials = new SigningCredentials(new RsaSecurityKey(rsa) { KeyId = real.Kid }, SecurityAlgorithms.RsaSha256),
-        });
+        var forged = AdminApiRequests.SignedByAnotherKey(real);
 
         using var response = await GetAgentsWithAsync($"Bearer {forged}");
 

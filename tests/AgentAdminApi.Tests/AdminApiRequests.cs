@@ -28,6 +28,34 @@ public static class AdminApiRequests
             deploymentEnv,
         };
 
+    /// <summary><c>GET /api/v1/agents</c> with exactly this Authorization header (none when null).</summary>
+    public static async Task<HttpResponseMessage> GetAgentsWithAsync(this AdminApiFixture fixture, string? authorization)
+    {
+        using var client = fixture.AdminApi.CreateClient();
+        if (authorization is not null)
+        {
+            client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", authorization);
+        }
+        return await client.GetAsync("/api/v1/agents");
+    }
+
+    /// <summary>A copy of a real access token, claims and kid included, signed by a key the AuthServer never had.</summary>
+    public static string SignedByAnotherKey(Microsoft.IdentityModel.JsonWebTokens.JsonWebToken real)
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        return new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = real.Issuer,
+            Audience = "agentidp",
+            TokenType = "at+jwt",
+            Claims = real.Claims.Where(c => c.Type is not ("iss" or "aud" or "exp" or "iat" or "nbf"))
+                .ToDictionary(c => c.Type, c => (object)c.Value),
+            Expires = DateTime.UtcNow.AddMinutes(10),
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                new Microsoft.IdentityModel.Tokens.RsaSecurityKey(rsa) { KeyId = real.Kid }, Microsoft.IdentityModel.Tokens.SecurityAlgorithms.RsaSha256),
+        });
+    }
+
     public static async Task<JsonElement> RegisterAsync(this HttpClient client, object? body = null)
     {
         using var response = await client.PostAsJsonAsync("/api/v1/agents", body ?? NewAgent());

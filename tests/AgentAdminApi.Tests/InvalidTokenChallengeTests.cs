@@ -16,12 +16,7 @@ public sealed class InvalidTokenChallengeTests(AdminApiFixture fixture) : IClass
 {
     private async Task<AuthenticationHeaderValue> ChallengeAsync(string? authorization)
     {
-        using var client = fixture.AdminApi.CreateClient();
-        if (authorization is not null)
-        {
-            client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", authorization);
-        }
-        using var response = await client.GetAsync("/api/v1/agents");
+        using var response = await fixture.GetAgentsWithAsync(authorization);
         await response.ProblemAsync(HttpStatusCode.Unauthorized, "UNAUTHORIZED");
         var challenge = Assert.Single(response.Headers.WwwAuthenticate);
         Assert.Equal("Bearer", challenge.Scheme);
@@ -60,17 +55,7 @@ public sealed class InvalidTokenChallengeTests(AdminApiFixture fixture) : IClass
     {
         var (agent, secret) = await AdminAsync();
         var real = new JsonWebToken(await fixture.OAuth.GetAccessTokenAsync(agent.Id.ToString(), secret));
-        using var rsa = RSA.Create(2048);
-        var forged = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = real.Issuer,
-            Audience = "agentidp",
-            TokenType = "at+jwt",
-            Claims = real.Claims.Where(c => c.Type is not ("iss" or "aud" or "exp" or "iat" or "nbf"))
-                .ToDictionary(c => c.Type, c => (object)c.Value),
-            Expires = DateTime.UtcNow.AddMinutes(10),
-            SigningCredentials = new SigningCredentials(new RsaSecurityKey(rsa) { KeyId = real.Kid }, SecurityAlgorithms.RsaSha256),
-        });
+        var forged = AdminApiRequests.SignedByAnotherKey(real);
 
         AssertInvalidToken(await ChallengeAsync($"Bearer {forged}"));
     }

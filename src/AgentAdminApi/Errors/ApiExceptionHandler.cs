@@ -1,6 +1,5 @@
 using System.Text.Json;
 using AgentIdp.Core.Errors;
-using AgentIdp.Core.Http;
 using AgentIdp.Core.Vault;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -9,13 +8,12 @@ namespace AgentAdminApi.Errors;
 
 /// <summary>
 /// Turns what escapes a handler into a problem document. A request the framework could not bind
-/// (malformed JSON, a path id that is not a UUID, a body too large or of the wrong type) is 400
+/// (malformed JSON, a path id that is not a UUID, a body of the wrong type) is 400
 /// VALIDATION_ERROR naming the field; anything else is 500 INTERNAL_ERROR with nothing of its cause
 /// in the body (the log has it).
 /// </summary>
 public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
-    public const int MaxBodyBytes = 64 * 1024;
     private static readonly string[] MustBeUuid = ["Must be a UUID."];
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -46,10 +44,6 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
         if (ids.Count > 0)
         {
             return ids;
-        }
-        if (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return new() { ["body"] = [RequestBodyLimit.TooLarge(MaxBodyBytes)] };
         }
         if (exception.InnerException is JsonException json)
         {

@@ -11,6 +11,8 @@ namespace AgentAdminApi.Errors;
 /// </summary>
 public static class ProblemResponses
 {
+    public const int MaxBodyBytes = 64 * 1024;
+
     public static IServiceCollection AddProblemResponses(this IServiceCollection services)
     {
         services.Configure<JsonOptions>(json =>
@@ -40,9 +42,9 @@ public static class ProblemResponses
         });
         app.Use(async (context, next) =>
         {
-            if (await RequestBodyLimit.ExceedsAsync(context, ApiExceptionHandler.MaxBodyBytes))
+            if (await RequestBodyLimit.ExceedsAsync(context, MaxBodyBytes))
             {
-                await ApiProblems.Validation("body", RequestBodyLimit.TooLarge(ApiExceptionHandler.MaxBodyBytes)).ExecuteAsync(context);
+                await ApiProblems.Validation("body", RequestBodyLimit.TooLarge(MaxBodyBytes)).ExecuteAsync(context);
                 return;
             }
             await next(context);

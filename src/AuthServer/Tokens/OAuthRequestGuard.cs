@@ -47,24 +47,19 @@ public sealed class OAuthRequestGuard(RequestDelegate next)
             return;
         }
 
-        if (context.Request.HasFormContentType && !IsUrlEncodedForm(context.Request))
-        {
-            await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, Errors.InvalidRequest,
-                "The request body must be application/x-www-form-urlencoded.");
-            return;
-        }
         if (context.Request.HasFormContentType)
         {
+            if (!IsUrlEncodedForm(context.Request))
+            {
+                await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, Errors.InvalidRequest,
+                    "The request body must be application/x-www-form-urlencoded.");
+                return;
+            }
             IFormCollection form;
             try
             {
                 context.Features.Set<IFormFeature>(new FormFeature(context.Request, FormLimits));
                 form = await context.Request.ReadFormAsync(context.RequestAborted);
-            }
-            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-            {
-                await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, Errors.InvalidRequest, RequestBodyLimit.TooLarge(MaxBodyBytes));
-                return;
             }
             catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or DecoderFallbackException)
             {
