@@ -11,15 +11,30 @@ public sealed class IssuerOptions : IValidatableObject
     [Required(ErrorMessage = "ISSUER must be set to the AuthServer's public base URL, for example https://idp.example.com/.")]
     public string? Issuer { get; set; }
 
-    /// <summary>The <c>aud</c> of a token requested without <c>resource</c>, and the audience the admin API requires.</summary>
+    /// <summary>The <c>aud</c> of a token requested without <c>resource</c> for scopes other than the admin API's.</summary>
     [ConfigurationKeyName("AUDIENCE")]
     [Required(AllowEmptyStrings = false, ErrorMessage = "AUDIENCE must not be empty (default agentidp).")]
     public string Audience { get; set; } = "agentidp";
+
+    /// <summary>
+    /// The admin API's own audience: the only one it accepts, and the one a token gets exactly when it carries
+    /// an admin API scope (<see cref="Agents.AdminCapabilities.ApiScopes"/>) or it is requested as a <c>resource</c>.
+    /// </summary>
+    [ConfigurationKeyName("ADMIN_AUDIENCE")]
+    [Required(AllowEmptyStrings = false, ErrorMessage = "ADMIN_AUDIENCE must not be empty (default agentidp-admin).")]
+    public string AdminAudience { get; set; } = "agentidp-admin";
 
     public Uri IssuerUri => new(Issuer ?? throw new InvalidOperationException("ISSUER is not set."), UriKind.Absolute);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        // Audiences are compared as they are, byte for byte (RFC 7519 §4.1.3), so the same comparison decides
+        // here. Were they equal, every token an agent sends to another API would be one the admin API accepts.
+        if (!string.IsNullOrWhiteSpace(Audience) && string.Equals(Audience, AdminAudience, StringComparison.Ordinal))
+        {
+            yield return new ValidationResult(
+                "ADMIN_AUDIENCE must differ from AUDIENCE: a token meant for another API must not be accepted by the admin API.", [nameof(AdminAudience)]);
+        }
         if (string.IsNullOrWhiteSpace(Issuer))
         {
             yield break;
