@@ -34,10 +34,12 @@ public sealed class AccessTests(AdminApiFixture fixture) : IClassFixture<AdminAp
     }
 
     [Fact]
-    public async Task A_token_for_another_audience_is_401()
+    public async Task A_token_for_another_audience_is_401_whatever_the_agent_holds()
     {
-        var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync(AdminCapabilities.All);
-        using var tokenResponse = await fixture.OAuth.RequestTokenAsync(agent.Id.ToString(), credential.ClientSecret, resource: "https://payments.example.com/");
+        var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync([.. AdminCapabilities.All, "payments:read"]);
+        // Only another API's scope: with an admin API scope, the token would be for the admin API too.
+        using var tokenResponse = await fixture.OAuth.RequestTokenAsync(agent.Id.ToString(), credential.ClientSecret, scope: "payments:read",
+            resource: "https://payments.example.com/");
         var token = (await tokenResponse.JsonAsync()).GetProperty("access_token").GetString();
 
         using var response = await GetAgentsWithAsync($"Bearer {token}");

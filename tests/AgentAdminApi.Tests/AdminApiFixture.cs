@@ -39,11 +39,16 @@ public class AdminApiFixture : IAsyncLifetime
         return client;
     }
 
-    /// <summary>A new agent with one credential, and an admin API client acting as that agent.</summary>
-    public async Task<(Agent Agent, string Secret, HttpClient Client)> AgentAsync(params string[] capabilities)
+    /// <summary>
+    /// A new agent with one credential (capabilities <c>invoices:read</c> unless given), and an admin API client
+    /// acting as that agent with a token for <paramref name="scope"/>, or for all its capabilities without it.
+    /// Self-service needs <c>scope: AdminCapabilities.AgentsSelf</c>: a token requested without scope never
+    /// carries it, and one carrying only other APIs' scopes is not for the admin API at all.
+    /// </summary>
+    public async Task<(Agent Agent, string Secret, HttpClient Client)> AgentAsync(string[]? capabilities = null, string? scope = null)
     {
-        var (agent, credential) = await Data.CreateAgentWithCredentialAsync(capabilities.Length > 0 ? capabilities : ["invoices:read"]);
-        return (agent, credential.ClientSecret, await ClientAsync(agent.Id, credential.ClientSecret));
+        var (agent, credential) = await Data.CreateAgentWithCredentialAsync(capabilities ?? ["invoices:read"]);
+        return (agent, credential.ClientSecret, await ClientAsync(agent.Id, credential.ClientSecret, scope));
     }
 
     public async Task DisposeAsync()

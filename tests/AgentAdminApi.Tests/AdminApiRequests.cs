@@ -39,14 +39,14 @@ public static class AdminApiRequests
         return await client.GetAsync("/api/v1/agents");
     }
 
-    /// <summary>A copy of a real access token, claims and kid included, signed by a key the AuthServer never had.</summary>
+    /// <summary>A copy of a real access token, claims, audience and kid included, signed by a key the AuthServer never had.</summary>
     public static string SignedByAnotherKey(Microsoft.IdentityModel.JsonWebTokens.JsonWebToken real)
     {
         using var rsa = System.Security.Cryptography.RSA.Create(2048);
         return new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
         {
             Issuer = real.Issuer,
-            Audience = "agentidp",
+            Audience = AuthServerFactory.AdminAudience, // as the real token's: only the key is wrong
             TokenType = "at+jwt",
             Claims = real.Claims.Where(c => c.Type is not ("iss" or "aud" or "exp" or "iat" or "nbf"))
                 .ToDictionary(c => c.Type, c => (object)c.Value),

@@ -151,9 +151,9 @@ public sealed class AgentsTests(AdminApiFixture fixture) : IClassFixture<AdminAp
     }
 
     [Fact]
-    public async Task An_agent_reads_its_own_record_without_agents_read_but_not_anothers()
+    public async Task An_agent_reads_its_own_record_with_agents_self_without_agents_read_but_not_anothers()
     {
-        var (self, _, client) = await fixture.AgentAsync("invoices:read");
+        var (self, _, client) = await fixture.AgentAsync(scope: AdminCapabilities.AgentsSelf);
 
         using var own = await client.GetAsync($"/api/v1/agents/{self.Id}");
         using var other = await client.GetAsync($"/api/v1/agents/{fixture.AdminAgent.Id}");
@@ -167,7 +167,7 @@ public sealed class AgentsTests(AdminApiFixture fixture) : IClassFixture<AdminAp
     [Fact]
     public async Task Reading_needs_agents_read_and_writing_needs_agents_write()
     {
-        var (_, _, reader) = await fixture.AgentAsync(AdminCapabilities.AgentsRead);
+        var (_, _, reader) = await fixture.AgentAsync([AdminCapabilities.AgentsRead]);
         var target = await Admin.RegisterAsync();
         var id = target.GetProperty("agentId").GetString();
 
@@ -209,7 +209,7 @@ public sealed class AgentsTests(AdminApiFixture fixture) : IClassFixture<AdminAp
     [Fact]
     public async Task Suspending_and_reactivating_are_their_own_audited_moves()
     {
-        var (agent, secret, client) = await fixture.AgentAsync("invoices:read");
+        var (agent, secret, client) = await fixture.AgentAsync(scope: AdminCapabilities.AgentsSelf);
 
         using var suspend = await Admin.PatchAsJsonAsync($"/api/v1/agents/{agent.Id}", new { status = "suspended" });
         Assert.Equal("suspended", (await suspend.JsonAsync()).GetProperty("status").GetString());
@@ -238,7 +238,7 @@ public sealed class AgentsTests(AdminApiFixture fixture) : IClassFixture<AdminAp
     [Fact]
     public async Task Narrowing_an_agents_capabilities_ends_its_tokens_and_a_suspension_ends_them_for_good()
     {
-        var (agent, secret, client) = await fixture.AgentAsync(AdminCapabilities.AgentsRead, "invoices:read");
+        var (agent, secret, client) = await fixture.AgentAsync([AdminCapabilities.AgentsRead, "invoices:read"]);
         using (var before = await client.GetAsync("/api/v1/agents"))
         {
             Assert.Equal(HttpStatusCode.OK, before.StatusCode);
@@ -248,7 +248,7 @@ public sealed class AgentsTests(AdminApiFixture fixture) : IClassFixture<AdminAp
         using var narrowed = await client.GetAsync($"/api/v1/agents/{agent.Id}");
 
         await narrowed.ProblemAsync(HttpStatusCode.Unauthorized, "UNAUTHORIZED");
-        var fresh = await fixture.ClientAsync(agent.Id, secret);
+        var fresh = await fixture.ClientAsync(agent.Id, secret, scope: AdminCapabilities.AgentsSelf);
         using (var own = await fresh.GetAsync($"/api/v1/agents/{agent.Id}"))
         {
             Assert.Equal(HttpStatusCode.OK, own.StatusCode);
@@ -259,7 +259,7 @@ public sealed class AgentsTests(AdminApiFixture fixture) : IClassFixture<AdminAp
         using var revived = await fresh.GetAsync($"/api/v1/agents/{agent.Id}");
 
         await revived.ProblemAsync(HttpStatusCode.Unauthorized, "UNAUTHORIZED"); // reactivation does not bring back older tokens
-        var afterwards = await fixture.ClientAsync(agent.Id, secret);
+        var afterwards = await fixture.ClientAsync(agent.Id, secret, scope: AdminCapabilities.AgentsSelf);
         using var works = await afterwards.GetAsync($"/api/v1/agents/{agent.Id}");
         Assert.Equal(HttpStatusCode.OK, works.StatusCode);
     }

@@ -107,7 +107,7 @@ public sealed class AuditTests(ForwardedAdminApiFixture fixture) : IClassFixture
     [Fact]
     public async Task Reading_the_audit_log_needs_audit_read()
     {
-        var (_, _, client) = await fixture.AgentAsync(AdminCapabilities.AgentsRead, AdminCapabilities.AgentsWrite);
+        var (_, _, client) = await fixture.AgentAsync([AdminCapabilities.AgentsRead, AdminCapabilities.AgentsWrite]);
 
         using var list = await client.GetAsync("/api/v1/audit");
         using var one = await client.GetAsync($"/api/v1/audit/{Guid.NewGuid()}");

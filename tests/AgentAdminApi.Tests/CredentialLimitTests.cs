@@ -1,4 +1,5 @@
 using System.Net;
+using AgentIdp.Core.Agents;
 using AgentIdp.Core.Audit;
 using AgentIdp.Core.Credentials;
 using Microsoft.EntityFrameworkCore;
@@ -16,7 +17,7 @@ public sealed class CredentialLimitTests(AdminApiFixture fixture) : IClassFixtur
     [Fact]
     public async Task An_agent_holding_the_most_live_credentials_gets_409_and_no_new_row_until_one_goes()
     {
-        var (agent, _, self) = await fixture.AgentAsync();
+        var (agent, _, self) = await fixture.AgentAsync(scope: AdminCapabilities.AgentsSelf);
         await fixture.Data.IssueCredentialAsync(agent.Id, expiresAt: DateTimeOffset.UtcNow.AddSeconds(-1)); // expired: does not count
         for (var i = 1; i < Limit; i++)
         {

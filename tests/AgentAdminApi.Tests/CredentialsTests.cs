@@ -97,7 +97,7 @@ public sealed class CredentialsTests(AdminApiFixture fixture) : IClassFixture<Ad
     [Fact]
     public async Task Rotating_replaces_the_secret_at_once_and_ends_the_old_secrets_tokens()
     {
-        var (agent, oldSecret, client) = await fixture.AgentAsync("invoices:read", AdminCapabilities.TokensRead);
+        var (agent, oldSecret, client) = await fixture.AgentAsync(["invoices:read", AdminCapabilities.TokensRead], scope: AdminCapabilities.AgentsSelf);
         var credentialId = (await fixture.Data.Open().Credentials.SingleAsync(c => c.AgentId == agent.Id)).Id;
         var oldToken = await fixture.OAuth.GetAccessTokenAsync(agent.Id.ToString(), oldSecret);
 
@@ -146,7 +146,7 @@ public sealed class CredentialsTests(AdminApiFixture fixture) : IClassFixture<Ad
     [Fact]
     public async Task Revoking_ends_the_credential_and_a_second_revoke_is_409()
     {
-        var (agent, secret, client) = await fixture.AgentAsync("invoices:read");
+        var (agent, secret, client) = await fixture.AgentAsync(scope: AdminCapabilities.AgentsSelf);
         var credentialId = (await fixture.Data.Open().Credentials.SingleAsync(c => c.AgentId == agent.Id)).Id;
 
         using var revoke = await Admin.DeleteAsync(Path(agent.Id, $"/{credentialId}"));
@@ -169,9 +169,9 @@ public sealed class CredentialsTests(AdminApiFixture fixture) : IClassFixture<Ad
     }
 
     [Fact]
-    public async Task An_agent_manages_its_own_credentials_without_agents_write()
+    public async Task An_agent_manages_its_own_credentials_with_agents_self_without_agents_write()
     {
-        var (agent, _, client) = await fixture.AgentAsync("invoices:read");
+        var (agent, _, client) = await fixture.AgentAsync(scope: AdminCapabilities.AgentsSelf);
 
         using var generate = await client.PostAsJsonAsync(Path(agent.Id), new { });
         var created = await generate.JsonAsync();
@@ -191,9 +191,9 @@ public sealed class CredentialsTests(AdminApiFixture fixture) : IClassFixture<Ad
     }
 
     [Fact]
-    public async Task An_agent_cannot_touch_another_agents_credentials()
+    public async Task An_agent_cannot_touch_another_agents_credentials_even_with_agents_self()
     {
-        var (_, _, client) = await fixture.AgentAsync("invoices:read");
+        var (_, _, client) = await fixture.AgentAsync(scope: AdminCapabilities.AgentsSelf);
         var victim = await fixture.Data.CreateAgentAsync();
         var credential = await fixture.Data.IssueCredentialAsync(victim.Id);
 

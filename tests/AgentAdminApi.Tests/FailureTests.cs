@@ -62,4 +62,18 @@ public sealed class FailureTests
         Assert.Contains("ISSUER must be set", outcome.Output);
         Assert.Contains("ADMIN_RATE_LIMIT_PER_MINUTE must be", outcome.Output);
     }
+
+    [Fact]
+    public async Task An_ADMIN_AUDIENCE_equal_to_AUDIENCE_stops_the_start()
+    {
+        var outcome = await ServiceProcess.RunAsync(typeof(AgentAdminApiApplication).Assembly.Location, new Dictionary<string, string?>
+        {
+            ["DATABASE_URL"] = "Host=127.0.0.1;Database=x",
+            ["ISSUER"] = AuthServerFactory.Issuer,
+            ["AUDIENCE"] = "agentidp-admin",
+        }, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, outcome.ExitCode);
+        Assert.Contains("AgentAdminApi cannot start: ADMIN_AUDIENCE must differ from AUDIENCE", outcome.Output);
+    }
 }

@@ -112,7 +112,7 @@ public sealed class HostileInputTests(AdminApiFixture fixture) : IClassFixture<A
     {
         var agent = await fixture.Data.CreateAgentAsync();
         var credential = await fixture.Data.IssueCredentialAsync(agent.Id, expiresAt: DateTimeOffset.UtcNow.AddSeconds(3));
-        using var client = await fixture.ClientAsync(agent.Id, credential.ClientSecret);
+        using var client = await fixture.ClientAsync(agent.Id, credential.ClientSecret, scope: AdminCapabilities.AgentsSelf);
         using var before = await client.GetAsync($"/api/v1/agents/{agent.Id}");
         Assert.Equal(HttpStatusCode.OK, before.StatusCode);
 

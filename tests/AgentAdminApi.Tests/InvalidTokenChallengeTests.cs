@@ -63,8 +63,9 @@ public sealed class InvalidTokenChallengeTests(AdminApiFixture fixture) : IClass
     [Fact]
     public async Task A_token_for_another_audience_is_challenged_as_invalid_token()
     {
-        var (agent, secret) = await AdminAsync();
-        using var tokenResponse = await fixture.OAuth.RequestTokenAsync(agent.Id.ToString(), secret, resource: "https://payments.example.com/");
+        var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync([.. AdminCapabilities.All, "payments:read"]);
+        using var tokenResponse = await fixture.OAuth.RequestTokenAsync(agent.Id.ToString(), credential.ClientSecret, scope: "payments:read",
+            resource: "https://payments.example.com/");
         Assert.Equal(HttpStatusCode.OK, tokenResponse.StatusCode);
         var token = (await tokenResponse.JsonAsync()).GetProperty("access_token").GetString();
 

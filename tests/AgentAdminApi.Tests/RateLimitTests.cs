@@ -19,7 +19,7 @@ public sealed class RateLimitTests(RateLimitedAdminApiFixture fixture) : IClassF
         {
             responses.Add(await fixture.Admin.GetAsync($"/api/v1/agents/{fixture.AdminAgent.Id}"));
         }
-        var (_, _, other) = await fixture.AgentAsync("invoices:read");
+        var (_, _, other) = await fixture.AgentAsync(scope: AdminCapabilities.AgentsSelf);
         using var otherResponse = await other.GetAsync("/api/v1/audit");
 
         Assert.All(responses.Take(3), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));

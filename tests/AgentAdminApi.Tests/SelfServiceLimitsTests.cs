@@ -7,11 +7,14 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentAdminApi.Tests;
 
 /// <summary>
-/// An agent may read its own record and manage its own credentials, but changing or decommissioning an
-/// agent takes agents:write, for itself too: otherwise any agent could grant itself any capability.
+/// With agents:self an agent may read its own record and manage its own credentials, but changing or
+/// decommissioning an agent takes agents:write, for itself too: otherwise any agent could grant itself any
+/// capability. The tokens here carry agents:self and the agent holds agents:read, and still neither will do.
 /// </summary>
 public sealed class SelfServiceLimitsTests(AdminApiFixture fixture) : IClassFixture<AdminApiFixture>
 {
+    private const string SelfAndRead = AdminCapabilities.AgentsSelf + " " + AdminCapabilities.AgentsRead;
+
     /// <summary>The row as stored, every field a PATCH or DELETE could touch.</summary>
     private async Task<string> RowAsync(Guid agentId)
     {
@@ -33,7 +36,7 @@ public sealed class SelfServiceLimitsTests(AdminApiFixture fixture) : IClassFixt
     [InlineData("""{"owner":"team-of-its-own-choosing"}""")]
     public async Task An_agent_without_agents_write_cannot_patch_its_own_record(string body)
     {
-        var (self, _, client) = await fixture.AgentAsync("invoices:read", AdminCapabilities.AgentsRead);
+        var (self, _, client) = await fixture.AgentAsync(["invoices:read", AdminCapabilities.AgentsRead], scope: SelfAndRead);
         var before = await RowAsync(self.Id);
 
         using var response = await client.SendJsonAsync(HttpMethod.Patch, $"/api/v1/agents/{self.Id}", body);
@@ -49,7 +52,7 @@ public sealed class SelfServiceLimitsTests(AdminApiFixture fixture) : IClassFixt
     [Fact]
     public async Task An_agent_without_agents_write_cannot_decommission_itself()
     {
-        var (self, _, client) = await fixture.AgentAsync("invoices:read", AdminCapabilities.AgentsRead);
+        var (self, _, client) = await fixture.AgentAsync(["invoices:read", AdminCapabilities.AgentsRead], scope: SelfAndRead);
         var before = await RowAsync(self.Id);
 
         using var response = await client.DeleteAsync($"/api/v1/agents/{self.Id}");

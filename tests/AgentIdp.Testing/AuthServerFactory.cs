@@ -23,6 +23,23 @@ public sealed class AuthServerFactory(string connectionString, IReadOnlyDictiona
 
     public const string Issuer = "http://localhost/";
 
+    /// <summary>
+    /// An AuthServer on the same database, so with the same signing keys, that gives tokens carrying the admin
+    /// API's scopes the audience <see cref="Audience"/> alone, as AgentIdP did before the admin API had an
+    /// audience of its own: a well-signed, live token of the old kind, which must no longer act at the admin API.
+    /// </summary>
+    public static AuthServerFactory IssuingOldStyleAdminTokens(string connectionString) => new(connectionString, new Dictionary<string, string?>
+    {
+        ["AUDIENCE"] = "https://elsewhere.example/",
+        ["ADMIN_AUDIENCE"] = Audience,
+    });
+
+    /// <summary>AUDIENCE's default: the audience of a token for other scopes, requested without <c>resource</c>.</summary>
+    public const string Audience = "agentidp";
+
+    /// <summary>ADMIN_AUDIENCE's default: the admin API's audience, the only one it accepts.</summary>
+    public const string AdminAudience = "agentidp-admin";
+
     /// <summary>One key-encryption key per test run; a test that needs another passes SIGNING_KEY_ENCRYPTION_KEY.</summary>
     public static readonly string EncryptionKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 

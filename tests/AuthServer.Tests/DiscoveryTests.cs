@@ -25,7 +25,7 @@ public sealed class DiscoveryTests(AuthServerFixture fixture) : IClassFixture<Au
         Assert.Equal(["client_secret_basic", "client_secret_post"], methods.Order());
         Assert.Equal(methods.Order(), Strings(document, "introspection_endpoint_auth_methods_supported").Order());
         Assert.Equal(methods.Order(), Strings(document, "revocation_endpoint_auth_methods_supported").Order());
-        Assert.Superset(new HashSet<string> { "agents:read", "agents:write", "tokens:read", "audit:read" },
+        Assert.Superset(new HashSet<string> { "agents:read", "agents:write", "tokens:read", "audit:read", "agents:self" },
             Strings(document, "scopes_supported").ToHashSet());
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using AgentIdp.Testing;
+using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace AuthServer.Tests;
 
@@ -108,13 +109,18 @@ public sealed class HostileRequestTests(AuthServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public async Task A_bearer_caller_at_introspection_needs_a_token_meant_for_AgentIdP()
+    public async Task A_bearer_caller_at_introspection_needs_a_token_meant_for_the_admin_API()
     {
-        var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync(["tokens:read"]);
-        var target = await fixture.Client.GetAccessTokenAsync(agent.Id.ToString(), credential.ClientSecret);
-        using var forOtherApi = await fixture.Client.PostFormAsync("/api/v1/token", agent.Id.ToString(), credential.ClientSecret,
-            [new("grant_type", "client_credentials"), new("resource", "https://other.example/")]);
+        var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync(["tokens:read", "invoices:read"]);
+        var id = agent.Id.ToString();
+        var target = await fixture.Client.GetAccessTokenAsync(id, credential.ClientSecret, scope: "tokens:read");
+        using var forOtherApi = await fixture.Client.RequestTokenAsync(id, credential.ClientSecret, scope: "invoices:read", resource: "https://other.example/");
         var elsewhere = (await forOtherApi.JsonAsync()).GetProperty("access_token").GetString();
+        var forAudience = await fixture.Client.GetAccessTokenAsync(id, credential.ClientSecret, scope: "invoices:read");
+        await using var oldStyleServer = AuthServerFactory.IssuingOldStyleAdminTokens(fixture.Data.ConnectionString);
+        using var oldStyleClient = oldStyleServer.CreateClient();
+        var oldStyle = await oldStyleClient.GetAccessTokenAsync(id, credential.ClientSecret, scope: "tokens:read");
+        Assert.Equal([AuthServerFactory.Audience], new JsonWebToken(oldStyle).Audiences); // tokens:read, but meant for AUDIENCE alone
 
         async Task<HttpResponseMessage> IntrospectAsBearerAsync(string? bearer)
         {
@@ -122,11 +128,17 @@ public sealed class HostileRequestTests(AuthServerFixture fixture) : IClassFixtu
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
             return await fixture.Client.SendAsync(request);
         }
-        using var refused = await IntrospectAsBearerAsync(elsewhere);
         using var accepted = await IntrospectAsBearerAsync(target);
 
-        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
-        Assert.False((await refused.JsonAsync()).TryGetProperty("active", out _));
         Assert.True((await accepted.JsonAsync()).GetProperty("active").GetBoolean());
+        Assert.Contains(AuthServerFactory.AdminAudience, new JsonWebToken(target).Audiences);
+        foreach (var bearer in new[] { elsewhere, forAudience, oldStyle })
+        {
+            using var refused = await IntrospectAsBearerAsync(bearer);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode); // not even 403: the token does not authenticate the caller
+            var body = await refused.JsonAsync();
+            Assert.Equal("invalid_client", body.GetProperty("error").GetString());
+            Assert.False(body.TryGetProperty("active", out _));
+        }
     }
 }

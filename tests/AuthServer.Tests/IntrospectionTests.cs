@@ -67,7 +67,8 @@ public sealed class IntrospectionTests(AuthServerFixture fixture) : IClassFixtur
     {
         var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync(["invoices:read", AdminCapabilities.TokensRead]);
         var token = await Client.GetAccessTokenAsync(agent.Id.ToString(), credential.ClientSecret);
-        var narrow = await Client.GetAccessTokenAsync(agent.Id.ToString(), credential.ClientSecret, scope: "invoices:read");
+        // Meant for AgentIdP (agents:self brings ADMIN_AUDIENCE), so it authenticates the caller, but without tokens:read.
+        var narrow = await Client.GetAccessTokenAsync(agent.Id.ToString(), credential.ClientSecret, scope: "invoices:read " + AdminCapabilities.AgentsSelf);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/token/introspect")
         {

@@ -10,7 +10,10 @@ using Microsoft.AspNetCore.Authorization.Policy;
 
 namespace AgentAdminApi.Security;
 
-/// <summary>The authorization policies of the admin API: a capability (scope), or the caller acting on itself.</summary>
+/// <summary>
+/// The authorization policies of the admin API: a capability (scope), or, on the self-service routes, the
+/// caller acting on itself with a token that carries <c>agents:self</c>.
+/// </summary>
 public static class Capabilities
 {
     public const string AgentsRead = AdminCapabilities.AgentsRead;
@@ -38,7 +41,11 @@ public static class Capabilities
     private static Action<AuthorizationPolicyBuilder> Require(string capability, bool orSelf) =>
         policy => policy.AddRequirements(new CapabilityRequirement(capability, orSelf));
 
-    /// <summary>The token holds <see cref="Capability"/> as a scope; or, with <see cref="OrSelf"/>, the route's agent is the caller.</summary>
+    /// <summary>
+    /// The token holds <see cref="Capability"/> as a scope; or, with <see cref="OrSelf"/>, the route's agent is the
+    /// caller and the token holds <c>agents:self</c>, which an agent gets only by asking for it: a token it asked
+    /// for other scopes cannot touch its own credentials.
+    /// </summary>
     public sealed record CapabilityRequirement(string Capability, bool OrSelf) : IAuthorizationRequirement;
 
     private sealed class CapabilityHandler : AuthorizationHandler<CapabilityRequirement>
@@ -46,7 +53,7 @@ public static class Capabilities
         protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, CapabilityRequirement requirement)
         {
             if (context.User.Holds(requirement.Capability) ||
-                (requirement.OrSelf && context.Resource is HttpContext http &&
+                (requirement.OrSelf && context.User.Holds(AdminCapabilities.AgentsSelf) && context.Resource is HttpContext http &&
                  Guid.TryParse(http.GetRouteValue("agentId") as string, out var agentId) && agentId == context.User.AgentId()))
             {
                 context.Succeed(requirement);
@@ -67,7 +74,8 @@ public static class Capabilities
                 await _default.HandleAsync(next, context, policy, result);
                 return;
             }
-            var required = policy.Requirements.OfType<CapabilityRequirement>().Select(r => r.OrSelf ? $"'{r.Capability}' (or to be the agent itself)" : $"'{r.Capability}'");
+            var required = policy.Requirements.OfType<CapabilityRequirement>()
+                .Select(r => r.OrSelf ? $"'{r.Capability}', or the scope '{AdminCapabilities.AgentsSelf}' when the agent acts on itself" : $"'{r.Capability}'");
             var detail = $"This request needs the capability {string.Join(" and ", required)}.";
             if (context.GetEndpoint()?.Metadata.GetMetadata<AuditedAction>() is { } audited)
             {

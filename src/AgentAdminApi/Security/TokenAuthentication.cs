@@ -11,7 +11,7 @@ public static class TokenAuthentication
 {
     /// <summary>
     /// Bearer access tokens from the AuthServer: signature from its JWKS (found through discovery at
-    /// ISSUER), issuer, audience (AUDIENCE), type <c>at+jwt</c> and lifetime (<see cref="TokenLifetime"/>); then, on every request,
+    /// ISSUER), issuer, audience (ADMIN_AUDIENCE: a token meant for another API is refused), type <c>at+jwt</c> and lifetime (<see cref="TokenLifetime"/>); then, on every request,
     /// that the token still stands (<see cref="TokenLiveness"/>): not revoked, its credential neither
     /// revoked nor rotated, its agent active. Anything else is 401 UNAUTHORIZED.
     /// </summary>
@@ -24,11 +24,11 @@ public static class TokenAuthentication
         {
             var issuer = issuerOptions.Value;
             bearer.Authority = issuer.Issuer;
-            bearer.Audience = issuer.Audience;
+            bearer.Audience = issuer.AdminAudience;
             bearer.RequireHttpsMetadata = issuer.IssuerUri.Scheme == Uri.UriSchemeHttps;
             bearer.MapInboundClaims = false;
             bearer.TokenValidationParameters.ValidIssuer = issuer.Issuer;
-            bearer.TokenValidationParameters.ValidAudience = issuer.Audience;
+            bearer.TokenValidationParameters.ValidAudience = issuer.AdminAudience;
             bearer.TokenValidationParameters.ValidTypes = ["at+jwt"];
             bearer.TokenValidationParameters.NameClaimType = RegisteredClaims.Subject;
             // Not JwtBearer's twelve hours: a key withdrawn with `agentidp keys retire` stops validating here as soon as the AuthServer stops publishing it.

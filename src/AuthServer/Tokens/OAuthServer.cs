@@ -22,7 +22,7 @@ public static class OAuthServer
     /// revocation. AgentIdP's own decisions are handlers, one per decision, listed by endpoint:
     /// <list type="bullet">
     /// <item><see cref="ClientAuthenticationHandlers"/>: who is calling (client secret, or a bearer token at introspection); no anonymous calls.</item>
-    /// <item><see cref="IssuanceHandlers"/>: the token endpoint: credentials required, rate limit, scopes within capabilities, the token's claims, <c>token.issued</c>.</item>
+    /// <item><see cref="IssuanceHandlers"/>: the token endpoint: credentials required, resources, rate limit, scopes within capabilities (and <c>agents:self</c>), the token's claims and audiences, <c>token.issued</c>.</item>
     /// <item><see cref="IntrospectionHandlers"/>: any <c>tokens:read</c> holder may introspect any token; AgentIdP's claims; <c>token.introspected</c>.</item>
     /// <item><see cref="RevocationHandlers"/>: an agent revokes its own tokens (with <c>agents:write</c>, any); <c>token.revoked</c>; an empty 200.</item>
     /// <item><see cref="DiscoveryHandlers"/>: the discovery document's URLs from ISSUER.</item>
@@ -51,7 +51,7 @@ public static class OAuthServer
                 .DisableAccessTokenEncryption()
                 .DisableScopeValidation() // scopes are the agent's capabilities: ValidateRequestedScopes
                 .DisableResourceValidation() // any absolute URI may be requested as the token's audience (RFC 8707)
-                .RegisterScopes([.. AdminCapabilities.All])
+                .RegisterScopes([.. AdminCapabilities.ApiScopes]) // scopes_supported: the admin API's, agents:self included
                 .RegisterClaims(Claims.Subject, Claims.ClientId, Claims.Audience, Claims.Scope, Claims.JwtId, Claims.IssuedAt,
                     Claims.NotBefore, Claims.ExpiresAt, AgentIdpClaims.CredentialId, AgentIdpClaims.SecretVersion, AgentIdpClaims.SecurityStamp)
                 // OpenIddict insists on an encryption key; with access token encryption off and no
@@ -105,6 +105,7 @@ public static class OAuthServer
     /// <summary>OpenIddict's handlers that AgentIdP's replace.</summary>
     private static IEnumerable<OpenIddictServerHandlerDescriptor> ReplacedHandlers =>
     [
+        .. IssuanceHandlers.RemovedHandlers,
         .. IntrospectionHandlers.RemovedHandlers,
         .. RevocationHandlers.RemovedHandlers,
     ];

@@ -12,9 +12,9 @@ namespace AuthServer.Tokens.ClientAuthentication;
 /// <summary>
 /// At the introspection endpoint, a resource server may authenticate with a bearer access token of its
 /// own instead of client credentials (RFC 7662 §2.1). The token is validated like any other, including
-/// revocation and the state of its credential and agent, and must be meant for AgentIdP (its audience
-/// holds AUDIENCE): a token an agent sent to another API cannot be replayed here. Its scopes become the
-/// caller's capabilities.
+/// revocation and the state of its credential and agent, and must be meant for AgentIdP's admin API (its
+/// audience holds ADMIN_AUDIENCE, as every token carrying <c>tokens:read</c> does): a token an agent sent to
+/// another API cannot be replayed here. Its scopes become the caller's capabilities.
 /// </summary>
 public sealed class AuthenticateBearerCaller(IOpenIddictServerDispatcher dispatcher, AuditTrail audit, IOptions<IssuerOptions> issuer, TimeProvider time)
     : IOpenIddictServerHandler<ProcessAuthenticationContext>
@@ -46,7 +46,7 @@ public sealed class AuthenticateBearerCaller(IOpenIddictServerDispatcher dispatc
         await dispatcher.DispatchAsync(validation);
         if (validation.IsRejected || validation.Principal is null ||
             !Guid.TryParse(validation.Principal.GetClaim(Claims.Subject), out var agentId) ||
-            !validation.Principal.GetAudiences().Contains(issuer.Value.Audience, StringComparer.Ordinal))
+            !validation.Principal.GetAudiences().Contains(issuer.Value.AdminAudience, StringComparer.Ordinal))
         {
             audit.RecordAuthFailure(context.EndpointType.EndpointName(), "invalid_bearer_token", claimedClientId: null, clientIdMalformed: false,
                 context.Transaction.CallerIp(), time.GetUtcNow());

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using AgentIdp.Core.Agents;
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Tokens;
 using Microsoft.Extensions.Options;
@@ -10,7 +11,11 @@ using static OpenIddict.Server.OpenIddictServerEvents;
 
 namespace AuthServer.Tokens.Issuance;
 
-/// <summary>A client_credentials request gets an RFC 9068 access token for the requested scopes (else all the agent's capabilities) and resources (else AUDIENCE), bound to its credential and never outliving it.</summary>
+/// <summary>
+/// A client_credentials request gets an RFC 9068 access token for the requested scopes (else all the agent's
+/// capabilities, never <c>agents:self</c>), whose audiences follow from its scopes and the requested resources
+/// (<see cref="AccessTokenAudiences"/>), bound to its credential and never outliving it.
+/// </summary>
 public sealed class IssueAgentAccessToken(IOptions<IssuerOptions> issuer, IOptions<AccessTokenOptions> accessTokens, TimeProvider time)
     : IOpenIddictServerHandler<HandleTokenRequestContext>
 {
@@ -31,14 +36,17 @@ public sealed class IssueAgentAccessToken(IOptions<IssuerOptions> issuer, IOptio
         var credential = caller.Credential ?? throw new InvalidOperationException("A token request is authenticated by a credential.");
 
         var requestedScopes = context.Request.GetScopes();
-        var requestedResources = context.Request.GetResources();
+        // agents:self is granted only when asked for, even to an agent that somehow holds it as a capability.
+        var scopes = requestedScopes.IsEmpty
+            ? credential.Capabilities.Where(capability => capability != AdminCapabilities.AgentsSelf).ToList()
+            : [.. requestedScopes];
         var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
         identity.SetClaim(Claims.Subject, caller.AgentId.ToString())
             .SetClaim(AgentIdpClaims.CredentialId, credential.CredentialId.ToString())
             .SetClaim(AgentIdpClaims.SecretVersion, credential.SecretVersion)
             .SetClaim(AgentIdpClaims.SecurityStamp, credential.SecurityStamp)
-            .SetScopes(requestedScopes.IsEmpty ? credential.Capabilities : requestedScopes)
-            .SetResources(requestedResources.IsEmpty ? [issuer.Value.Audience] : requestedResources)
+            .SetScopes(scopes)
+            .SetResources(AccessTokenAudiences.For(scopes, context.Request.GetResources(), issuer.Value))
             .SetDestinations(static _ => [Destinations.AccessToken]);
 
         var principal = new ClaimsPrincipal(identity);

@@ -1,3 +1,4 @@
+using AgentIdp.Core.Agents;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -5,7 +6,10 @@ using static OpenIddict.Server.OpenIddictServerEvents;
 
 namespace AuthServer.Tokens.Issuance;
 
-/// <summary>An agent may request only scopes among its capabilities (RFC 6749 §5.2 <c>invalid_scope</c>).</summary>
+/// <summary>
+/// An agent may request only scopes among its capabilities (RFC 6749 §5.2 <c>invalid_scope</c>), and
+/// <c>agents:self</c>, which every agent that authenticated (and so is active) may request for itself.
+/// </summary>
 public sealed class ValidateRequestedScopes : IOpenIddictServerHandler<ValidateTokenRequestContext>
 {
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
@@ -18,7 +22,7 @@ public sealed class ValidateRequestedScopes : IOpenIddictServerHandler<ValidateT
     public ValueTask HandleAsync(ValidateTokenRequestContext context)
     {
         var caller = context.Transaction.GetCaller();
-        var outside = context.Request.GetScopes().Where(scope => !caller.Holds(scope)).ToList();
+        var outside = context.Request.GetScopes().Where(scope => scope != AdminCapabilities.AgentsSelf && !caller.Holds(scope)).ToList();
         if (outside.Count > 0)
         {
             context.Reject(Errors.InvalidScope,
