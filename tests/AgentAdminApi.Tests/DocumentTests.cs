@@ -30,6 +30,27 @@ public sealed class DocumentTests(AdminApiFixture fixture) : IClassFixture<Admin
         Assert.True(document.GetProperty("paths").GetProperty("/api/v1/agents").GetProperty("post").TryGetProperty("requestBody", out _));
     }
 
+    [Theory]
+    [InlineData("/api/v1/agents", "post", "agents:write", false)]
+    [InlineData("/api/v1/agents/{agentId}", "get", "agents:read", true)]
+    [InlineData("/api/v1/agents/{agentId}", "patch", "agents:write", false)]
+    [InlineData("/api/v1/agents/{agentId}/credentials", "post", "agents:write", true)]
+    [InlineData("/api/v1/agents/{agentId}/credentials/{credentialId}/rotate", "post", "agents:write", true)]
+    [InlineData("/api/v1/audit", "get", "audit:read", false)]
+    public async Task Each_route_names_the_scope_it_needs_and_self_service_routes_agents_self(string path, string method, string scope, bool selfService)
+    {
+        using var client = fixture.AdminApi.CreateClient();
+        using var response = await client.GetAsync("/openapi/v1.json");
+
+        var operation = (await response.JsonAsync()).GetProperty("paths").GetProperty(path).GetProperty(method);
+        var alternatives = operation.GetProperty("security").EnumerateArray()
+            .Select(requirement => requirement.GetProperty("bearer").EnumerateArray().Select(role => role.GetString()).Single()).ToList();
+        Assert.Equal(selfService ? [scope, "agents:self"] : [scope], alternatives);
+        var description = operation.GetProperty("description").GetString();
+        Assert.Contains($"`{scope}`", description);
+        Assert.Equal(selfService, description!.Contains("`agents:self`", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task The_browsable_reference_is_served_in_development_only()
     {

@@ -23,23 +23,29 @@ public static class Capabilities
     public const string AgentsWriteOrSelf = AdminCapabilities.AgentsWrite + OrSelf;
     private const string OrSelf = "-or-self";
 
+    /// <summary>What each policy requires; the OpenAPI document describes the routes from it too.</summary>
+    public static IReadOnlyDictionary<string, CapabilityRequirement> Policies { get; } = new Dictionary<string, CapabilityRequirement>
+    {
+        [AgentsRead] = new(AdminCapabilities.AgentsRead, OrSelf: false),
+        [AgentsWrite] = new(AdminCapabilities.AgentsWrite, OrSelf: false),
+        [AuditRead] = new(AdminCapabilities.AuditRead, OrSelf: false),
+        [AgentsReadOrSelf] = new(AdminCapabilities.AgentsRead, OrSelf: true),
+        [AgentsWriteOrSelf] = new(AdminCapabilities.AgentsWrite, OrSelf: true),
+    };
+
     public static IServiceCollection AddAgentCapabilities(this IServiceCollection services)
     {
         services.AddSingleton<IAuthorizationHandler, CapabilityHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
-        services.AddAuthorizationBuilder()
+        var authorization = services.AddAuthorizationBuilder()
             // Every endpoint needs a valid token unless it says otherwise (health, OpenAPI).
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
-            .AddPolicy(AgentsRead, Require(AdminCapabilities.AgentsRead, orSelf: false))
-            .AddPolicy(AgentsWrite, Require(AdminCapabilities.AgentsWrite, orSelf: false))
-            .AddPolicy(AuditRead, Require(AdminCapabilities.AuditRead, orSelf: false))
-            .AddPolicy(AgentsReadOrSelf, Require(AdminCapabilities.AgentsRead, orSelf: true))
-            .AddPolicy(AgentsWriteOrSelf, Require(AdminCapabilities.AgentsWrite, orSelf: true));
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        foreach (var (name, requirement) in Policies)
+        {
+            authorization.AddPolicy(name, policy => policy.AddRequirements(requirement));
+        }
         return services;
     }
-
-    private static Action<AuthorizationPolicyBuilder> Require(string capability, bool orSelf) =>
-        policy => policy.AddRequirements(new CapabilityRequirement(capability, orSelf));
 
     /// <summary>
     /// The token holds <see cref="Capability"/> as a scope; or, with <see cref="OrSelf"/>, the route's agent is the
