@@ -9,7 +9,7 @@ namespace AgentAdminApi.Tests;
 
 /// <summary>
 /// Self-service needs a token that carries agents:self. A token an agent asked for other scopes cannot read
-/// its record or touch its credentials, even one the admin API accepts.
+/// its record or touch its credentials, even one the admin API accepts; and agents:self is no capability to hold.
 /// </summary>
 public sealed class SelfServiceScopeTests(AdminApiFixture fixture) : IClassFixture<AdminApiFixture>
 {
@@ -71,5 +71,21 @@ public sealed class SelfServiceScopeTests(AdminApiFixture fixture) : IClassFixtu
         Assert.Equal(agent.Id.ToString(), (await read.JsonAsync()).GetProperty("agentId").GetString());
         Assert.Equal(credentialId.ToString(), (await list.JsonAsync()).GetProperty("data")[0].GetProperty("credentialId").GetString());
         await audit.ProblemAsync(HttpStatusCode.Forbidden, "FORBIDDEN"); // agents:self is only itself: the agent holds audit:read but did not ask for it
+    }
+
+    [Fact]
+    public async Task Agents_self_cannot_be_given_as_a_capability()
+    {
+        var created = await fixture.Admin.RegisterAsync();
+        var id = created.GetProperty("agentId").GetString();
+
+        using var register = await fixture.Admin.PostAsJsonAsync("/api/v1/agents",
+            AdminApiRequests.NewAgent(capabilities: ["invoices:read", AdminCapabilities.AgentsSelf]));
+        using var patch = await fixture.Admin.PatchAsJsonAsync($"/api/v1/agents/{id}", new { capabilities = new[] { AdminCapabilities.AgentsSelf } });
+
+        Assert.Equal(["capabilities[1]"], await register.ValidationErrorsAsync());
+        Assert.Equal(["capabilities[0]"], await patch.ValidationErrorsAsync());
+        await using var db = fixture.Data.Open();
+        Assert.Equal(["invoices:read"], (await db.Agents.SingleAsync(a => a.Id == Guid.Parse(id!))).Capabilities);
     }
 }

@@ -148,6 +148,11 @@ public sealed partial class BodyFields
             {
                 _errors.Add(field, "Must be 'resource:action': letters, digits, '.', '_' or '-' on each side, up to 64 characters each.");
             }
+            else if (capability == AdminCapabilities.AgentsSelf)
+            {
+                // Granted on request to every agent, so holding it would mean nothing; refused so that nobody thinks it does.
+                _errors.Add(field, $"'{AdminCapabilities.AgentsSelf}' is not a capability: every agent may request it as a scope for itself.");
+            }
             else if (capabilities.Contains(capability, StringComparer.Ordinal))
             {
                 _errors.Add(field, $"'{capability}' is listed twice.");
