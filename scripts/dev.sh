@@ -110,5 +110,9 @@ From nothing to an agent holding a token (paste into a shell):
   SECRET=\$(curl -s -X POST -H "Authorization: Bearer \$TOKEN" $ADMIN_URL/api/v1/agents/\$AGENT/credentials | sed -n 's/.*"clientSecret":"\([^"]*\)".*/\1/p')
   curl -s -u "\$AGENT:\$SECRET" -d grant_type=client_credentials $AUTH_URL/api/v1/token
 
+That token is for other APIs; the admin API refuses it. The agent manages its own credentials with agents:self:
+  SELF=\$(curl -s -u "\$AGENT:\$SECRET" -d grant_type=client_credentials -d scope=agents:self $AUTH_URL/api/v1/token | sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p')
+  curl -s -H "Authorization: Bearer \$SELF" $ADMIN_URL/api/v1/agents/\$AGENT/credentials
+
 INFO
 wait
