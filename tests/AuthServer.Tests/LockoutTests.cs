@@ -135,11 +135,13 @@ public sealed class LockoutTests(LockoutTests.Fixture fixture) : IClassFixture<L
     public async Task Concurrent_failures_on_two_replicas_begin_one_lock_recorded_once()
     {
         var (agent, credential) = await fixture.Data.CreateAgentWithCredentialAsync();
-        await using var other = new AuthServerFactory(fixture.Data.ConnectionString, LockoutSettings);
-        using var first = From(NewSource());
+        // Two replicas whose lock outlasts the burst however slow the machine: one lock, not one per two seconds.
+        var longLock = new Dictionary<string, string?>(LockoutSettings) { ["LOCKOUT_DURATION_SECONDS"] = "300" };
+        await using var one = new AuthServerFactory(fixture.Data.ConnectionString, longLock);
+        await using var other = new AuthServerFactory(fixture.Data.ConnectionString, longLock);
+        using var first = From(one, NewSource());
         using var second = From(other, NewSource());
         var wrong = ClientSecret.Generate(credential.Credential.Id);
-        // Both replicas up before the burst, which then takes far less than the lock's two seconds.
         foreach (var replica in new[] { first, second })
         {
             using var ready = await replica.GetAsync("/health/ready");
