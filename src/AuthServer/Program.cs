@@ -6,6 +6,7 @@ using AgentIdp.Core.Secrets;
 using AuthServer.Audit;
 using AuthServer.SigningKeys;
 using AuthServer.Tokens;
+using AuthServer.Tokens.ClientAuthentication;
 using AuthServer.Tokens.Revocation;
 
 // Settings files are read from beside the assembly, wherever the process is started from.
@@ -15,6 +16,7 @@ builder.Services.AddAgentIdpDatabase(builder.Configuration);
 builder.Services.AddAgentSecrets(builder.Configuration);
 builder.Services.AddSigningKeys(builder.Configuration);
 builder.Services.AddAgentOAuthServer(builder.Configuration);
+builder.Services.AddClientLockout(builder.Configuration);
 builder.Services.AddRevokedTokenPurge();
 builder.Services.AddAuditTrail();
 builder.Services.AddTokenSafeLogging();

@@ -15,11 +15,13 @@ public static class AuditActions
     public const string TokenRevoked = "token.revoked";
     public const string TokenIntrospected = "token.introspected";
     public const string AuthFailed = "auth.failed";
+    /// <summary>A client id or a source address has just been locked out after too many failed authentications.</summary>
+    public const string AuthLocked = "auth.locked";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
         AgentCreated, AgentUpdated, AgentSuspended, AgentReactivated, AgentDecommissioned,
         CredentialGenerated, CredentialRotated, CredentialRevoked,
-        TokenIssued, TokenRevoked, TokenIntrospected, AuthFailed,
+        TokenIssued, TokenRevoked, TokenIntrospected, AuthFailed, AuthLocked,
     };
 }

@@ -1,6 +1,7 @@
 using AgentIdp.Core.Agents;
 using AgentIdp.Core.Audit;
 using AgentIdp.Core.Credentials;
+using AgentIdp.Core.Lockout;
 using AgentIdp.Core.SigningKeys;
 using AgentIdp.Core.Tokens;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
@@ -20,6 +21,8 @@ public sealed class AgentIdpDbContext(DbContextOptions<AgentIdpDbContext> option
     public DbSet<VaultCleanupQueueEntry> VaultCleanupQueue => Set<VaultCleanupQueueEntry>();
     /// <summary>ASP.NET Core Data Protection's key ring, shared by the admin API's replicas (it protects page cursors).</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    /// <summary>Failed client authentications per client id and per source, and their locks (see <see cref="FailedAuthentications"/>).</summary>
+    public DbSet<AuthLockout> AuthLockouts => Set<AuthLockout>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -105,6 +108,18 @@ public sealed class AgentIdpDbContext(DbContextOptions<AgentIdpDbContext> option
             key.Property(k => k.Algorithm).HasMaxLength(16);
             key.Property(k => k.EncryptionKeyId).HasMaxLength(64);
         });
+
+        // --- Lockout: failed client authentications counted across replicas ---
+        modelBuilder.Entity<AuthLockout>(lockout =>
+        {
+            // UNLOGGED: written on every failed authentication and worth nothing after a crash, so spared the WAL.
+            lockout.ToTable("auth_lockouts", t => t.HasCheckConstraint("ck_auth_lockouts_scope",
+                $"scope IN ('{AuthLockout.ClientScope}', '{AuthLockout.SourceScope}')")).IsUnlogged();
+            lockout.HasKey(l => new { l.Scope, l.Key });
+            lockout.Property(l => l.Scope).HasMaxLength(16);
+            lockout.Property(l => l.Key).HasMaxLength(AuthLockout.MaxKeyLength);
+        });
+        // --- end Lockout ---
     }
 
     private sealed class LowerCaseEnumConverter<TEnum>() : ValueConverter<TEnum, string>(

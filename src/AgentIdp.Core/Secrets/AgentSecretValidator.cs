@@ -1,5 +1,6 @@
 using AgentIdp.Core.Agents;
 using AgentIdp.Core.Credentials;
+using AgentIdp.Core.Lockout;
 using AgentIdp.Core.Vault;
 
 namespace AgentIdp.Core.Secrets;
@@ -16,32 +17,56 @@ public sealed class AgentSecretValidator(
     TimeProvider time,
     Func<VaultSecretStore>? vault = null)
 {
-    public async Task<SecretValidationResult> ValidateAsync(string? clientId, string? clientSecret, CancellationToken cancellationToken)
+    public Task<SecretValidationResult> ValidateAsync(string? clientId, string? clientSecret, CancellationToken cancellationToken) =>
+        ValidateAsync(clientId, clientSecret, LockoutKeys.None, cancellationToken);
+
+    /// <summary>
+    /// Checks the secret, unless the client id or the source in <paramref name="lockout"/> is locked: then the
+    /// request is refused (<see cref="AuthenticationFailure.Locked"/>) before any bcrypt or Vault work. A locked
+    /// source still lets through a secret the verified-secret cache recognizes, which costs no check and which
+    /// a guesser cannot present: agents behind the same address keep their tokens. Counting failures is the
+    /// caller's part (<see cref="FailedAuthentications"/>).
+    /// </summary>
+    public async Task<SecretValidationResult> ValidateAsync(string? clientId, string? clientSecret, LockoutKeys lockout, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(clientSecret))
         {
             return AuthenticationFailure.MissingSecret;
         }
         // A client_id is a string compared exactly (RFC 6749 §2.2): the agent id in its canonical, lower-case form.
-        if (!Guid.TryParseExact(clientId, "D", out var agentId) || !IsCanonical(agentId, clientId))
+        var knownForm = Guid.TryParseExact(clientId, "D", out var agentId) && IsCanonical(agentId, clientId);
+        Guid? credentialId = ClientSecret.TryReadCredentialId(clientSecret, out var id) ? id : null;
+
+        // One query: the credential the secret names (when the request could be valid at all) and the locks.
+        var (credential, locks) = (knownForm && credentialId is not null) || !lockout.IsEmpty
+            ? await credentials.FindAsync(knownForm ? credentialId : null, lockout, cancellationToken)
+            : default;
+        if (credential is not null && (credential.AgentId != agentId || (credential.SecretHash is null && credential.VaultVersion is null)))
+        {
+            credential = null; // another agent's credential, or one with no secret: as if it did not exist
+        }
+        var versions = credential is null ? default : new SecretVersions(credential.SecretVersion, credential.VaultVersion);
+        var cached = credential is not null && cache.Matches(credentialId!.Value, versions, clientSecret);
+        if (locks.ClientLocked || (locks.SourceLocked && !cached))
+        {
+            return AuthenticationFailure.Locked;
+        }
+
+        if (!knownForm)
         {
             return await DecoyAsync(clientSecret, AuthenticationFailure.UnknownClient, cancellationToken);
         }
-        if (!ClientSecret.TryReadCredentialId(clientSecret, out var credentialId))
+        if (credentialId is null)
         {
             return await DecoyAsync(clientSecret, AuthenticationFailure.MalformedSecret, cancellationToken);
         }
-
-        var credential = await credentials.FindAsync(credentialId, cancellationToken);
-        if (credential is null || credential.AgentId != agentId || (credential.SecretHash is null && credential.VaultVersion is null))
+        if (credential is null)
         {
             return await DecoyAsync(clientSecret, AuthenticationFailure.UnknownCredential, cancellationToken);
         }
 
         // The secret is checked before the state, so that a revoked credential costs what a live one does.
-        var versions = new SecretVersions(credential.SecretVersion, credential.VaultVersion);
-        var fullCheck = !cache.Matches(credentialId, versions, clientSecret);
-        if (fullCheck && await VerifyAsync(credential, clientSecret, cancellationToken) is { } failure)
+        if (!cached && await VerifyAsync(credential, clientSecret, cancellationToken) is { } failure)
         {
             return failure;
         }
@@ -59,11 +84,13 @@ public sealed class AgentSecretValidator(
                 ? AuthenticationFailure.AgentSuspended
                 : AuthenticationFailure.AgentDecommissioned;
         }
-        if (fullCheck)
+        if (!cached)
         {
-            cache.Remember(credentialId, versions, clientSecret); // a hit does not extend the TTL: it runs from the full check
+            cache.Remember(credentialId.Value, versions, clientSecret); // a hit does not extend the TTL: it runs from the full check
         }
-        return new VerifiedCredential(agentId, credentialId, credential.SecretVersion, credential.SecurityStamp, credential.Capabilities, credential.ExpiresAt);
+        return SecretValidationResult.Verified(
+            new VerifiedCredential(agentId, credentialId.Value, credential.SecretVersion, credential.SecurityStamp, credential.Capabilities, credential.ExpiresAt),
+            locks.ClientFailures);
     }
 
     /// <summary>The full check, against Vault or bcrypt; null when the secret matched.</summary>
@@ -130,15 +157,31 @@ public enum AuthenticationFailure
     SecretStoreUnavailable,
     /// <summary>The secret was not checked: bcrypt's queue was full. Not a verdict: the caller may retry.</summary>
     Overloaded,
+    /// <summary>The secret was not checked: the client id or the source is locked out after too many failures.</summary>
+    Locked,
+}
+
+public static class AuthenticationFailures
+{
+    /// <summary>
+    /// Whether a failure counts toward a lockout: a verdict on what the caller presented does; a missing secret
+    /// (nothing was tried), a lock, an unreadable Vault and shedding (nothing was decided) do not.
+    /// </summary>
+    public static bool CountsTowardLockout(this AuthenticationFailure failure) => failure is not
+        (AuthenticationFailure.MissingSecret or AuthenticationFailure.Locked or AuthenticationFailure.SecretStoreUnavailable or AuthenticationFailure.Overloaded);
 }
 
 public readonly struct SecretValidationResult
 {
-    private SecretValidationResult(VerifiedCredential? agent, AuthenticationFailure? failure) => (Agent, Failure) = (agent, failure);
+    private SecretValidationResult(VerifiedCredential? agent, AuthenticationFailure? failure, int clientFailuresBefore) =>
+        (Agent, Failure, ClientFailuresBefore) = (agent, failure, clientFailuresBefore);
 
     public VerifiedCredential? Agent { get; }
     public AuthenticationFailure? Failure { get; }
+    /// <summary>On success, the client id's failures counted before it: only then is there a count to forget.</summary>
+    public int ClientFailuresBefore { get; }
 
-    public static implicit operator SecretValidationResult(VerifiedCredential agent) => new(agent, null);
-    public static implicit operator SecretValidationResult(AuthenticationFailure failure) => new(null, failure);
+    public static SecretValidationResult Verified(VerifiedCredential agent, int clientFailuresBefore) => new(agent, null, clientFailuresBefore);
+
+    public static implicit operator SecretValidationResult(AuthenticationFailure failure) => new(null, failure, 0);
 }

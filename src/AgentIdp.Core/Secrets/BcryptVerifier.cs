@@ -16,6 +16,7 @@ public sealed partial class BcryptVerifier : IDisposable
     private readonly BlockingCollection<Work> _queue;
     private readonly SecretHasher _hasher;
     private readonly ILogger<BcryptVerifier> _logger;
+    private long _checksRun;
 
     public BcryptVerifier(SecretHasher hasher, IOptions<SecretVerificationOptions> options, ILogger<BcryptVerifier> logger)
     {
@@ -27,6 +28,9 @@ public sealed partial class BcryptVerifier : IDisposable
             new Thread(Run) { IsBackground = true, Name = $"bcrypt-{i + 1}" }.Start();
         }
     }
+
+    /// <summary>bcrypt checks run since the process started, decoys included: what the cores have spent on secrets.</summary>
+    public long ChecksRun => Interlocked.Read(ref _checksRun);
 
     /// <summary>Whether the queue is full now: a check asked for at this moment would be shed.</summary>
     public bool IsSaturated => _queue.Count >= _queue.BoundedCapacity;
@@ -70,6 +74,7 @@ public sealed partial class BcryptVerifier : IDisposable
                 work.Result.TrySetCanceled(work.Cancellation); // its caller has gone: the check would be wasted
                 continue;
             }
+            Interlocked.Increment(ref _checksRun);
             try
             {
                 if (work.StoredHash is null)

@@ -8,9 +8,14 @@ using static OpenIddict.Server.OpenIddictServerEvents;
 
 namespace AuthServer.Tokens.ClientAuthentication;
 
-/// <summary>Client credentials (client_secret_basic or client_secret_post) must be an agent's (<see cref="AgentSecretValidator"/>); every failure gets the same answer, the audit log the reason.</summary>
+/// <summary>
+/// Client credentials (client_secret_basic or client_secret_post) must be an agent's (<see cref="AgentSecretValidator"/>);
+/// every failure gets the same answer, the audit log the reason. Failures count toward the lockout of the
+/// claimed client id and of the source (<see cref="ClientLockout"/>); a locked one is refused before any secret
+/// check, with that same answer.
+/// </summary>
 /// <remarks>It stands where OpenIddict's client-secret check would, which degraded mode leaves out: the agents table is the only list of clients.</remarks>
-public sealed class AuthenticateAgentClient(AgentSecretValidator validator, AuditTrail audit, TimeProvider time)
+public sealed class AuthenticateAgentClient(AgentSecretValidator validator, ClientLockout lockout, AuditTrail audit, TimeProvider time)
     : IOpenIddictServerHandler<ProcessAuthenticationContext>
 {
     public const string InvalidCredentials = "The client credentials are invalid.";
@@ -38,7 +43,9 @@ public sealed class AuthenticateAgentClient(AgentSecretValidator validator, Audi
             return; // no client credentials: a bearer token may authenticate an introspection call (AuthenticateBearerCaller)
         }
 
-        var result = await validator.ValidateAsync(context.ClientId, context.ClientSecret, context.CancellationToken);
+        var ip = context.Transaction.CallerIp();
+        var keys = lockout.KeysFor(context.ClientId, ip);
+        var result = await validator.ValidateAsync(context.ClientId, context.ClientSecret, keys, context.CancellationToken);
         if (result.Failure == AuthenticationFailure.Overloaded)
         {
             // Shed before any verdict: nothing to audit, and the caller is told to come back shortly.
@@ -51,8 +58,13 @@ public sealed class AuthenticateAgentClient(AgentSecretValidator validator, Audi
             // The claimed client id is recorded only when it is an agent id: anything else is the caller's free
             // text, which may be a secret sent in the wrong field.
             var claimed = Guid.TryParseExact(context.ClientId, "D", out var id) && id.ToString() == context.ClientId ? id : (Guid?)null;
-            audit.RecordAuthFailure(context.EndpointType.EndpointName(), JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Failure.ToString()!),
-                claimed, clientIdMalformed: claimed is null && !string.IsNullOrEmpty(context.ClientId), context.Transaction.CallerIp(), time.GetUtcNow());
+            var endpoint = context.EndpointType.EndpointName();
+            audit.RecordAuthFailure(endpoint, JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Failure.ToString()!),
+                claimed, clientIdMalformed: claimed is null && !string.IsNullOrEmpty(context.ClientId), ip, time.GetUtcNow());
+            if (result.Failure!.Value.CountsTowardLockout())
+            {
+                await lockout.CountFailureAsync(keys, endpoint, ip);
+            }
             if (result.Failure == AuthenticationFailure.SecretStoreUnavailable)
             {
                 // Not the caller's fault, and not a verdict on its secret: a server error it may retry.
@@ -62,6 +74,7 @@ public sealed class AuthenticateAgentClient(AgentSecretValidator validator, Audi
             context.Reject(Errors.InvalidClient, InvalidCredentials);
             return;
         }
+        await lockout.ForgetClientFailuresAsync(keys, result.ClientFailuresBefore);
         context.Transaction.SetCaller(new AuthenticatedCaller(agent.AgentId, agent.Capabilities.ToHashSet(StringComparer.Ordinal), agent));
     }
 }

@@ -14,9 +14,12 @@ namespace AuthServer.Tokens.ClientAuthentication;
 /// own instead of client credentials (RFC 7662 §2.1). The token is validated like any other, including
 /// revocation and the state of its credential and agent, and must be meant for AgentIdP's admin API (its
 /// audience holds ADMIN_AUDIENCE, as every token carrying <c>tokens:read</c> does): a token an agent sent to
-/// another API cannot be replayed here. Its scopes become the caller's capabilities.
+/// another API cannot be replayed here. Its scopes become the caller's capabilities. A token that fails counts
+/// toward its source's lockout (<see cref="ClientLockout"/>); a valid one is accepted from a locked source too,
+/// since checking it costs no bcrypt and it cannot be guessed.
 /// </summary>
-public sealed class AuthenticateBearerCaller(IOpenIddictServerDispatcher dispatcher, AuditTrail audit, IOptions<IssuerOptions> issuer, TimeProvider time)
+public sealed class AuthenticateBearerCaller(
+    IOpenIddictServerDispatcher dispatcher, ClientLockout lockout, AuditTrail audit, IOptions<IssuerOptions> issuer, TimeProvider time)
     : IOpenIddictServerHandler<ProcessAuthenticationContext>
 {
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
@@ -48,8 +51,10 @@ public sealed class AuthenticateBearerCaller(IOpenIddictServerDispatcher dispatc
             !Guid.TryParse(validation.Principal.GetClaim(Claims.Subject), out var agentId) ||
             !validation.Principal.GetAudiences().Contains(issuer.Value.AdminAudience, StringComparer.Ordinal))
         {
-            audit.RecordAuthFailure(context.EndpointType.EndpointName(), "invalid_bearer_token", claimedClientId: null, clientIdMalformed: false,
-                context.Transaction.CallerIp(), time.GetUtcNow());
+            var ip = context.Transaction.CallerIp();
+            var endpoint = context.EndpointType.EndpointName();
+            audit.RecordAuthFailure(endpoint, "invalid_bearer_token", claimedClientId: null, clientIdMalformed: false, ip, time.GetUtcNow());
+            await lockout.CountFailureAsync(lockout.KeysFor(clientId: null, ip), endpoint, ip);
             context.Reject(Errors.InvalidClient, "The bearer token that authenticates the caller is invalid.");
             return;
         }
