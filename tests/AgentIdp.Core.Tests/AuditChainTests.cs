@@ -56,7 +56,7 @@ public sealed class AuditChainTests
         // The worked example of docs/operations.md, "Tamper-evident audit log".
         var entry = new AuditChainEntry(1, Guid.Parse("01a22e2a-d015-7257-8312-0c955fedf5cf"),
             DateTimeOffset.Parse("2026-11-30T20:34:47.445858Z", System.Globalization.CultureInfo.InvariantCulture), "agent.decommissioned", "success",
-            Guid.Parse("ae62a024-a670-4e13-830e-ec96985a356a"), Actor: null, "198.51.100.23/32",
+            Guid.Parse("ae62a024-a670-4e13-830e-ec96985a356a"), "09c0bde8-624b-4519-97d5-73ac09e7b5d3", "198.51.100.23/32",
             """{"revokedCredentials": ["e3baf579-9cd6-475b-a2f3-3fafb667c049"]}""");
         var canonical = new ArrayBufferWriter<byte>();
 
@@ -65,10 +65,24 @@ public sealed class AuditChainTests
         Assert.Equal(
             "00000008" + "0000000000000001" + "00000010" + "01a22e2ad015725783120c955fedf5cf" + "00000008" + "00066184573cd562"
             + "00000014" + "6167656e742e6465636f6d6d697373696f6e6564" + "00000007" + "73756363657373"
-            + "00000010" + "ae62a024a6704e13830eec96985a356a" + "ffffffff" + "00000010" + "3139382e35312e3130302e32332f3332"
+            + "00000010" + "ae62a024a6704e13830eec96985a356a" + "00000024" + "30396330626465382d363234622d343531392d393764352d373361633039653762356433"
+            + "00000010" + "3139382e35312e3130302e32332f3332"
             + "00000040" + "7b227265766f6b656443726564656e7469616c73223a205b2265336261663537392d396364362d343735622d613266332d336661666236363763303439225d7d",
             Convert.ToHexStringLower(canonical.WrittenSpan));
-        Assert.Equal("126d1966009a34e799823e80f5313175a9dcdf2631d39dabd8f09de720379afa", AuditChain.ToHex(AuditChain.HashOf(AuditChain.Genesis, entry)));
+        Assert.Equal("7fc241227db586f75f35744e2d06ec98f50bc117a8b40f5a765e422ff3a5d022", AuditChain.ToHex(AuditChain.HashOf(AuditChain.Genesis, entry)));
+    }
+
+    [Fact]
+    public void A_missing_field_is_not_an_empty_one()
+    {
+        var missing = new AuditChainEntry(1, Guid.Empty, DateTimeOffset.UnixEpoch, "a", "success", AgentId: null, Actor: null, Ip: null, "{}");
+        var empty = missing with { Actor = "" };
+        var canonical = new ArrayBufferWriter<byte>();
+
+        AuditChain.WriteCanonical(canonical, missing);
+
+        Assert.EndsWith("ffffffff" + "ffffffff" + "ffffffff" + "00000002" + "7b7d", Convert.ToHexStringLower(canonical.WrittenSpan));
+        Assert.NotEqual(AuditChain.HashOf(AuditChain.Genesis, missing), AuditChain.HashOf(AuditChain.Genesis, empty));
     }
 
     [Fact]
