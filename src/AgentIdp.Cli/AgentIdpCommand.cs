@@ -22,6 +22,8 @@ public static class AgentIdpCommand
 {
     public const int ConfigurationError = 2;
     public const int OperationFailed = 1;
+    /// <summary><c>audit verify</c> found the chain broken: not a failure to check, a finding.</summary>
+    public const int AuditChainBroken = 3;
 
     public static Task<int> RunAsync(
         string[] args,
@@ -36,6 +38,7 @@ public static class AgentIdpCommand
             MigrateCommand.Create(context),
             BootstrapAdminCommand.Create(context),
             KeysCommand.Create(context),
+            AuditCommand.Create(context),
         };
         var invocation = new InvocationConfiguration();
         if (output is not null)

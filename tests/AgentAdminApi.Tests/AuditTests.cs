@@ -37,8 +37,44 @@ public sealed class AuditTests(ForwardedAdminApiFixture fixture) : IClassFixture
             Assert.Equal(ForwardedAdminApiFixture.CallerIp, e.GetProperty("ip").GetString());
             Assert.Equal(JsonValueKind.Object, e.GetProperty("details").ValueKind);
             Assert.EndsWith("Z", e.GetProperty("occurredAt").GetString());
-            Assert.Equal(8, e.EnumerateObject().Count());
+            Assert.Matches("^[0-9a-f]{64}$", e.GetProperty("hash").GetString());
+            Assert.Equal(10, e.EnumerateObject().Count());
         });
+        // Newest first: their places in the chain descend.
+        var sequences = events.Select(e => e.GetProperty("sequence").GetInt64()).ToList();
+        Assert.Equal(sequences.OrderDescending(), sequences);
+    }
+
+    [Fact]
+    public async Task Each_event_shows_its_place_and_hash_in_the_chain_which_the_admin_APIs_changes_keep_whole()
+    {
+        var created = await Admin.RegisterAsync();
+        var id = created.GetProperty("agentId").GetString();
+        using (var generated = await Admin.PostAsJsonAsync($"/api/v1/agents/{id}/credentials", new { }))
+        {
+            var credentialId = (await generated.JsonAsync()).GetProperty("credentialId").GetString();
+            using (await Admin.PostAsync($"/api/v1/agents/{id}/credentials/{credentialId}/rotate", null)) { }
+            using (await Admin.DeleteAsync($"/api/v1/agents/{id}/credentials/{credentialId}")) { }
+            using (await Admin.DeleteAsync($"/api/v1/agents/{id}/credentials/{credentialId}")) { } // refused: a failure event of its own
+        }
+        using (await Admin.DeleteAsync($"/api/v1/agents/{id}")) { }
+
+        var events = await EventsAsync($"?agentId={id}");
+
+        Assert.Equal(6, events.Count);
+        await using (var db = fixture.Data.Open())
+        {
+            foreach (var e in events)
+            {
+                var stored = await db.AuditEvents.SingleAsync(s => s.Id == Guid.Parse(e.GetProperty("eventId").GetString()!));
+                Assert.Equal(stored.Sequence, e.GetProperty("sequence").GetInt64());
+                Assert.Equal(AuditChain.ToHex(stored.Hash), e.GetProperty("hash").GetString());
+            }
+        }
+        // The whole log, the AuthServer's events of the other tests included, verifies as it stands.
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(fixture.Data.ConnectionString);
+        var verification = await new AuditChainVerifier(dataSource).VerifyAsync([], CancellationToken.None);
+        Assert.True(verification.Intact, verification.Fault?.Reason);
     }
 
     [Fact]

@@ -11,13 +11,17 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AgentAdminApi.Audit;
 
+/// <param name="Sequence">The event's place in the audit chain, as <c>agentidp audit verify</c> names it.</param>
+/// <param name="Hash">Its hash in the audit chain, lower-case hex.</param>
 public sealed record AuditEventResponse(
-    Guid EventId, DateTime OccurredAt, string Action, AuditOutcome Outcome, Guid? AgentId, string? Actor, string? Ip, JsonElement Details)
+    Guid EventId, DateTime OccurredAt, string Action, AuditOutcome Outcome, Guid? AgentId, string? Actor, string? Ip, JsonElement Details,
+    long Sequence, string Hash)
 {
     public static AuditEventResponse From(AuditEvent e)
     {
         using var details = JsonDocument.Parse(e.Details);
-        return new(e.Id, ApiTime.Utc(e.OccurredAt), e.Action, e.Outcome, e.AgentId, e.Actor, e.Ip?.ToString(), details.RootElement.Clone());
+        return new(e.Id, ApiTime.Utc(e.OccurredAt), e.Action, e.Outcome, e.AgentId, e.Actor, e.Ip?.ToString(), details.RootElement.Clone(),
+            e.Sequence, AuditChain.ToHex(e.Hash));
     }
 }
 

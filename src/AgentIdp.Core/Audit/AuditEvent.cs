@@ -19,6 +19,13 @@ public sealed class AuditEvent
     /// <summary>A JSON object with the specifics of the action.</summary>
     public string Details { get; set; } = "{}";
 
+    /// <summary>The event's place in the audit chain: 1, 2, 3... with no gap, in commit order. Set by PostgreSQL on insert.</summary>
+    public long Sequence { get; private set; }
+    /// <summary>The <see cref="Hash"/> of the event before it in the chain. Set by PostgreSQL on insert.</summary>
+    public byte[]? PreviousHash { get; private set; }
+    /// <summary>SHA-256 of <see cref="PreviousHash"/> and this event (<see cref="AuditChain"/>). Set by PostgreSQL on insert.</summary>
+    public byte[]? Hash { get; private set; }
+
     /// <summary>How <see cref="Details"/> are written: camelCase names, enums as camelCase strings.</summary>
     public static readonly JsonSerializerOptions DetailsJson = new(JsonSerializerDefaults.Web)
     {

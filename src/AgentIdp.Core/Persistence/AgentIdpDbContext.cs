@@ -7,6 +7,7 @@ using AgentIdp.Core.Tokens;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 namespace AgentIdp.Core.Persistence;
 
@@ -91,6 +92,18 @@ public sealed class AgentIdpDbContext(DbContextOptions<AgentIdpDbContext> option
             audit.HasIndex(e => new { e.OccurredAt, e.Id }).IsDescending(true, true);
             audit.HasIndex(e => new { e.AgentId, e.OccurredAt, e.Id }).IsDescending(false, true, true);
             audit.HasIndex(e => new { e.Action, e.OccurredAt, e.Id }).IsDescending(false, true, true);
+
+            // The audit chain (AuditChain). PostgreSQL sets these three on every insert, whoever inserts and however
+            // (EF Core here, the AuthServer's COPY), and ignores what the writer sent. The trigger that does it, the
+            // one-row audit_chain_head table it serializes writers on, and the guard on that table are created by the
+            // AddAuditChain migration (EF cannot model triggers).
+            audit.Property(e => e.Sequence).HasColumnName("seq").ValueGeneratedOnAdd()
+                .Metadata.SetValueGenerationStrategy(NpgsqlValueGenerationStrategy.None); // the trigger's, not an identity's
+            audit.Property(e => e.PreviousHash).HasColumnName("prev_hash").IsRequired().ValueGeneratedOnAdd();
+            audit.Property(e => e.Hash).IsRequired().ValueGeneratedOnAdd();
+            audit.HasIndex(e => e.Sequence).IsUnique().HasDatabaseName("ux_audit_events_seq");
+            audit.ToTable(t => t.HasCheckConstraint("ck_audit_events_hash_lengths",
+                $"octet_length(prev_hash) = {AuditChain.HashLength} AND octet_length(hash) = {AuditChain.HashLength}"));
         });
 
         modelBuilder.Entity<RevokedToken>(revoked =>

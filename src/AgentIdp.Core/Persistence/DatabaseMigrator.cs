@@ -30,7 +30,18 @@ public static class DatabaseMigrator
             var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
             if (pending.Count > 0)
             {
-                await db.Database.MigrateAsync(cancellationToken);
+                // A migration may rewrite a large table (AddAuditChain hashes every stored audit event): no command
+                // timeout, which would roll it back half-way through every time; the operator stops it with Ctrl-C.
+                var timeout = db.Database.GetCommandTimeout();
+                db.Database.SetCommandTimeout(0);
+                try
+                {
+                    await db.Database.MigrateAsync(cancellationToken);
+                }
+                finally
+                {
+                    db.Database.SetCommandTimeout(timeout);
+                }
             }
             return pending;
         }

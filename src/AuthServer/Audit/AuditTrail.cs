@@ -11,7 +11,8 @@ namespace AuthServer.Audit;
 /// <summary>
 /// The AuthServer's audit events (token.issued, token.introspected, token.revoked, auth.failed) and
 /// credentials' last use, queued off the request path and written to PostgreSQL together every
-/// <see cref="FlushInterval"/>, with one binary COPY per batch: a token costs its row and nothing else.
+/// <see cref="FlushInterval"/>, with one binary COPY per batch: a token costs its row and nothing else. PostgreSQL
+/// chains each row into the audit chain as the COPY inserts it (AuditChain).
 /// The queue is bounded: if PostgreSQL cannot keep up, events are dropped and counted in the log rather
 /// than letting token requests wait on the audit log. Whatever is queued at shutdown is written before
 /// the process ends. Failed authentications are aggregated: see <see cref="RecordAuthFailure"/>.
@@ -150,10 +151,11 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                // Two transactions, not one: the COPY waits for the audit chain's head, which an admin API change holds
+                // from its event until it commits and may, meanwhile, update a credential. Holding that credential's row
+                // (its last use) while waiting for the head would deadlock with it.
                 await RecordUsesAsync(connection, uses, cancellationToken);
                 await CopyAsync(connection, batch, cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
                 return;
             }
             catch (PostgresException e) when (attempt == 1 && !e.IsTransient)

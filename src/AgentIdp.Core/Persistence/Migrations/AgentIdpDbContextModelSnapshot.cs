@@ -145,6 +145,12 @@ namespace AgentIdp.Core.Persistence.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("details");
 
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bytea")
+                        .HasColumnName("hash");
+
                     b.Property<IPAddress>("Ip")
                         .HasColumnType("inet")
                         .HasColumnName("ip");
@@ -158,8 +164,24 @@ namespace AgentIdp.Core.Persistence.Migrations
                         .HasColumnType("text")
                         .HasColumnName("outcome");
 
+                    b.Property<byte[]>("PreviousHash")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bytea")
+                        .HasColumnName("prev_hash");
+
+                    b.Property<long>("Sequence")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("seq")
+                        .HasAnnotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.None);
+
                     b.HasKey("Id")
                         .HasName("pk_audit_events");
+
+                    b.HasIndex("Sequence")
+                        .IsUnique()
+                        .HasDatabaseName("ux_audit_events_seq");
 
                     b.HasIndex("OccurredAt", "Id")
                         .IsDescending()
@@ -175,6 +197,8 @@ namespace AgentIdp.Core.Persistence.Migrations
 
                     b.ToTable("audit_events", null, t =>
                         {
+                            t.HasCheckConstraint("ck_audit_events_hash_lengths", "octet_length(prev_hash) = 32 AND octet_length(hash) = 32");
+
                             t.HasCheckConstraint("ck_audit_events_outcome", "outcome IN ('success', 'failure')");
                         });
                 });
