@@ -106,7 +106,7 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
             {
                 await Task.Delay(FlushInterval, stoppingToken); // wall-clock pacing, whatever clock the events are dated by
                 CloseFailureWindows(DateTimeOffset.UtcNow, all: false);
-                await FlushAsync(batch, stoppingToken);
+                await FlushAsync(batch, CancellationToken.None); // a batch being written when the host stops is finished, not abandoned
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
