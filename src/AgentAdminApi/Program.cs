@@ -11,6 +11,7 @@ using AgentIdp.Core.Health;
 using AgentIdp.Core.Logging;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.Secrets;
+using AgentIdp.Core.Telemetry;
 
 // Settings files are read from beside the assembly, wherever the process is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -26,6 +27,7 @@ builder.Services.AddPageCursors();
 builder.Services.AddAdminAudit(builder.Configuration);
 builder.Services.AddAdminApiDocument();
 builder.Services.AddTokenSafeLogging();
+builder.AddAgentIdpTelemetry("agentidp-admin-api");
 builder.Services.AddAgentIdpHealthChecks();
 
 var app = builder.Build();
@@ -36,6 +38,7 @@ app.UseRateLimiter();
 app.UseAuthorization();
 
 app.MapHealthEndpoints();
+app.MapMetricsEndpoint();
 app.MapAdminApiDocument();
 app.MapAgents();
 app.MapCredentials();

@@ -3,6 +3,7 @@ using AgentIdp.Core.Health;
 using AgentIdp.Core.Logging;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.Secrets;
+using AgentIdp.Core.Telemetry;
 using AuthServer.Audit;
 using AuthServer.SigningKeys;
 using AuthServer.Tokens;
@@ -18,6 +19,7 @@ builder.Services.AddAgentOAuthServer(builder.Configuration);
 builder.Services.AddRevokedTokenPurge();
 builder.Services.AddAuditTrail();
 builder.Services.AddTokenSafeLogging();
+builder.AddAgentIdpTelemetry("agentidp-authserver");
 builder.Services.AddAgentIdpHealthChecks();
 
 var app = builder.Build();
@@ -27,5 +29,6 @@ app.UseOAuthRequestGuard();
 app.UseColdRequestShedding();
 app.UseAuthentication(); // OpenIddict answers its endpoints from here
 app.MapHealthEndpoints();
+app.MapMetricsEndpoint();
 
 return app.RunOrExplain();

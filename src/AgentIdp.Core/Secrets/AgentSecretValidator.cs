@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using AgentIdp.Core.Agents;
 using AgentIdp.Core.Credentials;
+using AgentIdp.Core.Telemetry;
 using AgentIdp.Core.Vault;
 
 namespace AgentIdp.Core.Secrets;
@@ -14,9 +16,21 @@ public sealed class AgentSecretValidator(
     BcryptVerifier bcrypt,
     VerifiedSecretCache cache,
     TimeProvider time,
-    Func<VaultSecretStore>? vault = null)
+    Func<VaultSecretStore>? vault = null,
+    AgentIdpMetrics? metrics = null)
 {
-    public async Task<SecretValidationResult> ValidateAsync(string? clientId, string? clientSecret, CancellationToken cancellationToken)
+    public Task<SecretValidationResult> ValidateAsync(string? clientId, string? clientSecret, CancellationToken cancellationToken) =>
+        AgentIdpTracing.IsListening ? ValidateTracedAsync(clientId, clientSecret, cancellationToken) : ValidateUntracedAsync(clientId, clientSecret, cancellationToken);
+
+    private async Task<SecretValidationResult> ValidateTracedAsync(string? clientId, string? clientSecret, CancellationToken cancellationToken)
+    {
+        using var activity = AgentIdpTracing.StartSecretVerification();
+        var result = await ValidateUntracedAsync(clientId, clientSecret, cancellationToken);
+        AgentIdpTracing.EndSecretVerification(activity, result);
+        return result;
+    }
+
+    private async Task<SecretValidationResult> ValidateUntracedAsync(string? clientId, string? clientSecret, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(clientSecret))
         {
@@ -40,10 +54,13 @@ public sealed class AgentSecretValidator(
 
         // The secret is checked before the state, so that a revoked credential costs what a live one does.
         var versions = new SecretVersions(credential.SecretVersion, credential.VaultVersion);
+        var started = Stopwatch.GetTimestamp();
         var fullCheck = !cache.Matches(credentialId, versions, clientSecret);
-        if (fullCheck && await VerifyAsync(credential, clientSecret, cancellationToken) is { } failure)
+        var failure = fullCheck ? await VerifyAsync(credential, clientSecret, cancellationToken) : null;
+        Measure(!fullCheck ? SecretStores.Cache : credential.VaultPath is null ? SecretStores.Bcrypt : SecretStores.Vault, failure, started);
+        if (failure is { } refused)
         {
-            return failure;
+            return refused;
         }
         if (credential.Status != CredentialStatus.Active)
         {
@@ -98,8 +115,20 @@ public sealed class AgentSecretValidator(
     }
 
     /// <summary>A request that names no credential costs what a wrong secret does, and is shed alike.</summary>
-    private async Task<SecretValidationResult> DecoyAsync(string clientSecret, AuthenticationFailure failure, CancellationToken cancellationToken) =>
-        await bcrypt.VerifyDecoyAsync(clientSecret, cancellationToken) == BcryptCheck.Shed ? AuthenticationFailure.Overloaded : failure;
+    private async Task<SecretValidationResult> DecoyAsync(string clientSecret, AuthenticationFailure failure, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = await bcrypt.VerifyDecoyAsync(clientSecret, cancellationToken) == BcryptCheck.Shed ? AuthenticationFailure.Overloaded : failure;
+        Measure(SecretStores.Bcrypt, result, started);
+        return result;
+    }
+
+    private void Measure(string store, AuthenticationFailure? failure, long started)
+    {
+        var outcome = SecretOutcomes.Of(failure);
+        metrics?.SecretVerified(store, outcome, Stopwatch.GetElapsedTime(started));
+        AgentIdpTracing.SecretChecked(store, outcome);
+    }
 
     private static bool IsCanonical(Guid id, string? text)
     {

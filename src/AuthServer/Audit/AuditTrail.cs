@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using System.Threading.Channels;
 using AgentIdp.Core.Audit;
+using AgentIdp.Core.Telemetry;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -16,7 +17,7 @@ namespace AuthServer.Audit;
 /// than letting token requests wait on the audit log. Whatever is queued at shutdown is written before
 /// the process ends. Failed authentications are aggregated: see <see cref="RecordAuthFailure"/>.
 /// </summary>
-public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<AuditTrail> logger) : BackgroundService
+public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<AuditTrail> logger, AgentIdpMetrics metrics) : BackgroundService
 {
     private const int Capacity = 100_000;
     private const int BatchSize = 5_000;
@@ -39,7 +40,9 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
         if (!_events.Writer.TryWrite(auditEvent))
         {
             Interlocked.Increment(ref _dropped);
+            return;
         }
+        metrics.AuditEventsQueued(1);
     }
 
     /// <summary>
@@ -139,6 +142,7 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
         }
         if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
         {
+            metrics.AuditEventsDropped(dropped);
             LogDropped(dropped);
         }
     }
@@ -154,6 +158,7 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
                 await RecordUsesAsync(connection, uses, cancellationToken);
                 await CopyAsync(connection, batch, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
+                metrics.AuditEventsWritten(batch.Count);
                 return;
             }
             catch (PostgresException e) when (attempt == 1 && !e.IsTransient)
@@ -172,6 +177,7 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
+                metrics.AuditEventsDropped(batch.Count);
                 LogWriteFailed(e, batch.Count);
                 return;
             }
@@ -207,8 +213,10 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
                 lost++; // this event refused, or PostgreSQL gone: counted, and the writer carries on
             }
         }
+        metrics.AuditEventsWritten(batch.Count - lost);
         if (lost > 0)
         {
+            metrics.AuditEventsDropped(lost);
             LogWriteFailed(null, lost);
         }
     }

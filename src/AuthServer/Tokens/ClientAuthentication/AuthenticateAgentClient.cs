@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AgentIdp.Core.Errors;
 using AgentIdp.Core.Secrets;
+using AgentIdp.Core.Telemetry;
 using AuthServer.Audit;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -10,7 +11,7 @@ namespace AuthServer.Tokens.ClientAuthentication;
 
 /// <summary>Client credentials (client_secret_basic or client_secret_post) must be an agent's (<see cref="AgentSecretValidator"/>); every failure gets the same answer, the audit log the reason.</summary>
 /// <remarks>It stands where OpenIddict's client-secret check would, which degraded mode leaves out: the agents table is the only list of clients.</remarks>
-public sealed class AuthenticateAgentClient(AgentSecretValidator validator, AuditTrail audit, TimeProvider time)
+public sealed class AuthenticateAgentClient(AgentSecretValidator validator, AuditTrail audit, TimeProvider time, AgentIdpMetrics metrics)
     : IOpenIddictServerHandler<ProcessAuthenticationContext>
 {
     public const string InvalidCredentials = "The client credentials are invalid.";
@@ -39,6 +40,7 @@ public sealed class AuthenticateAgentClient(AgentSecretValidator validator, Audi
         }
 
         var result = await validator.ValidateAsync(context.ClientId, context.ClientSecret, context.CancellationToken);
+        metrics.ClientAuthenticated(result, context.Transaction.ClientAuthenticationMethod());
         if (result.Failure == AuthenticationFailure.Overloaded)
         {
             // Shed before any verdict: nothing to audit, and the caller is told to come back shortly.
