@@ -8,6 +8,7 @@ using AgentAdminApi.RateLimiting;
 using AgentAdminApi.Security;
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Health;
+using AgentIdp.Core.Hosting;
 using AgentIdp.Core.Logging;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.Secrets;
@@ -29,6 +30,7 @@ builder.Services.AddAdminApiDocument();
 builder.Services.AddTokenSafeLogging();
 builder.AddAgentIdpTelemetry("agentidp-admin-api");
 builder.Services.AddAgentIdpHealthChecks();
+builder.Services.AddGracefulShutdown(builder.Configuration);
 
 var app = builder.Build();
 

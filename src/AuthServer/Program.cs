@@ -1,5 +1,6 @@
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Health;
+using AgentIdp.Core.Hosting;
 using AgentIdp.Core.Logging;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.Secrets;
@@ -21,6 +22,7 @@ builder.Services.AddAuditTrail();
 builder.Services.AddTokenSafeLogging();
 builder.AddAgentIdpTelemetry("agentidp-authserver");
 builder.Services.AddAgentIdpHealthChecks();
+builder.Services.AddGracefulShutdown(builder.Configuration);
 
 var app = builder.Build();
 
