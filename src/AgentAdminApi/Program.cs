@@ -8,9 +8,11 @@ using AgentAdminApi.RateLimiting;
 using AgentAdminApi.Security;
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Health;
+using AgentIdp.Core.Hosting;
 using AgentIdp.Core.Logging;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.Secrets;
+using AgentIdp.Core.Telemetry;
 
 // Settings files are read from beside the assembly, wherever the process is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -26,7 +28,9 @@ builder.Services.AddPageCursors();
 builder.Services.AddAdminAudit(builder.Configuration);
 builder.Services.AddAdminApiDocument();
 builder.Services.AddTokenSafeLogging();
+builder.AddAgentIdpTelemetry("agentidp-admin-api");
 builder.Services.AddAgentIdpHealthChecks();
+builder.Services.AddGracefulShutdown(builder.Configuration);
 
 var app = builder.Build();
 
@@ -36,6 +40,7 @@ app.UseRateLimiter();
 app.UseAuthorization();
 
 app.MapHealthEndpoints();
+app.MapMetricsEndpoint();
 app.MapAdminApiDocument();
 app.MapAgents();
 app.MapCredentials();

@@ -1,8 +1,10 @@
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Health;
+using AgentIdp.Core.Hosting;
 using AgentIdp.Core.Logging;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.Secrets;
+using AgentIdp.Core.Telemetry;
 using AuthServer.Audit;
 using AuthServer.SigningKeys;
 using AuthServer.Tokens;
@@ -20,7 +22,9 @@ builder.Services.AddClientLockout(builder.Configuration);
 builder.Services.AddRevokedTokenPurge();
 builder.Services.AddAuditTrail();
 builder.Services.AddTokenSafeLogging();
+builder.AddAgentIdpTelemetry("agentidp-authserver");
 builder.Services.AddAgentIdpHealthChecks();
+builder.Services.AddGracefulShutdown(builder.Configuration);
 
 var app = builder.Build();
 
@@ -29,5 +33,6 @@ app.UseOAuthRequestGuard();
 app.UseColdRequestShedding();
 app.UseAuthentication(); // OpenIddict answers its endpoints from here
 app.MapHealthEndpoints();
+app.MapMetricsEndpoint();
 
 return app.RunOrExplain();

@@ -3,6 +3,7 @@ using AgentAdminApi.Errors;
 using AgentAdminApi.Security;
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.RateLimiting;
+using AgentIdp.Core.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace AgentAdminApi.RateLimiting;
@@ -22,6 +23,7 @@ public static class PerCallerRateLimit
         {
             limiter.OnRejected = async (rejected, cancellationToken) =>
             {
+                rejected.HttpContext.RequestServices.GetRequiredService<AgentIdpMetrics>().RateLimited(AgentIdpMetrics.RateLimiters.AdminApi);
                 if (rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
                 {
                     rejected.HttpContext.Response.Headers.RetryAfter = RetryAfter.Seconds(retryAfter);

@@ -5,13 +5,25 @@ using Microsoft.Extensions.Options;
 namespace AgentIdp.Core.Logging;
 
 /// <summary>
-/// OpenIddict writes whole tokens into its Trace-level messages (the JWT it just created, the one it
-/// validated). However logging is configured, no OpenIddict category may log below Debug, so that
-/// no setting of Logging__LogLevel can put an access token into a log line.
+/// Categories that write secrets at some level, kept above it however logging is configured, so that no
+/// setting of Logging__LogLevel can put a secret, a token or a Vault token into a log entry, whichever
+/// provider writes it (console, OpenTelemetry):
+/// <list type="bullet">
+/// <item>OpenIddict writes whole tokens into its Trace-level messages (the JWT it just created, the one it validated): Debug at least.</item>
+/// <item>IHttpClientFactory's Trace-level header entries ("Request Headers:") mask values in their message but carry them
+/// as structured values, X-Vault-Token among them, which the JSON console and OpenTelemetry export: Debug at least.</item>
+/// <item>ASP.NET Core's request lines ("Request starting POST http://host/path?query", Information) carry the raw query
+/// string, where a careless client may put its secret: Warning at least (the request's trace has the rest, without the query).</item>
+/// </list>
 /// </summary>
 public static class TokenSafeLogging
 {
-    private const string TokenLoggingCategoryPrefix = "OpenIddict";
+    private static readonly (string CategoryPrefix, LogLevel Minimum)[] Floors =
+    [
+        ("OpenIddict", LogLevel.Debug),
+        ("System.Net.Http.HttpClient.", LogLevel.Debug),
+        ("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning),
+    ];
 
     public static IServiceCollection AddTokenSafeLogging(this IServiceCollection services)
     {
@@ -19,8 +31,21 @@ public static class TokenSafeLogging
         return services;
     }
 
-    public static bool MayLog(string? category, LogLevel level) =>
-        level >= LogLevel.Debug || category is null || !category.StartsWith(TokenLoggingCategoryPrefix, StringComparison.Ordinal);
+    public static bool MayLog(string? category, LogLevel level)
+    {
+        if (category is null)
+        {
+            return true;
+        }
+        foreach (var (prefix, minimum) in Floors)
+        {
+            if (level < minimum && category.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     private sealed class KeepTokensOutOfLogs : IPostConfigureOptions<LoggerFilterOptions>
     {

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using AgentIdp.Core.Agents;
 using AgentIdp.Core.Credentials;
 using AgentIdp.Core.Lockout;
+using AgentIdp.Core.Telemetry;
 using AgentIdp.Core.Vault;
 
 namespace AgentIdp.Core.Secrets;
@@ -15,7 +17,8 @@ public sealed class AgentSecretValidator(
     BcryptVerifier bcrypt,
     VerifiedSecretCache cache,
     TimeProvider time,
-    Func<VaultSecretStore>? vault = null)
+    Func<VaultSecretStore>? vault = null,
+    AgentIdpMetrics? metrics = null)
 {
     public Task<SecretValidationResult> ValidateAsync(string? clientId, string? clientSecret, CancellationToken cancellationToken) =>
         ValidateAsync(clientId, clientSecret, LockoutKeys.None, cancellationToken);
@@ -27,7 +30,20 @@ public sealed class AgentSecretValidator(
     /// a guesser cannot present: agents behind the same address keep their tokens. Counting failures is the
     /// caller's part (<see cref="FailedAuthentications"/>).
     /// </summary>
-    public async Task<SecretValidationResult> ValidateAsync(string? clientId, string? clientSecret, LockoutKeys lockout, CancellationToken cancellationToken)
+    public Task<SecretValidationResult> ValidateAsync(string? clientId, string? clientSecret, LockoutKeys lockout, CancellationToken cancellationToken) =>
+        AgentIdpTracing.IsListening
+            ? ValidateTracedAsync(clientId, clientSecret, lockout, cancellationToken)
+            : ValidateUntracedAsync(clientId, clientSecret, lockout, cancellationToken);
+
+    private async Task<SecretValidationResult> ValidateTracedAsync(string? clientId, string? clientSecret, LockoutKeys lockout, CancellationToken cancellationToken)
+    {
+        using var activity = AgentIdpTracing.StartSecretVerification();
+        var result = await ValidateUntracedAsync(clientId, clientSecret, lockout, cancellationToken);
+        AgentIdpTracing.EndSecretVerification(activity, result);
+        return result;
+    }
+
+    private async Task<SecretValidationResult> ValidateUntracedAsync(string? clientId, string? clientSecret, LockoutKeys lockout, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(clientSecret))
         {
@@ -46,6 +62,7 @@ public sealed class AgentSecretValidator(
             credential = null; // another agent's credential, or one with no secret: as if it did not exist
         }
         var versions = credential is null ? default : new SecretVersions(credential.SecretVersion, credential.VaultVersion);
+        var started = Stopwatch.GetTimestamp();
         var cached = credential is not null && cache.Matches(credentialId!.Value, versions, clientSecret);
         if (locks.ClientLocked || (locks.SourceLocked && !cached))
         {
@@ -66,9 +83,11 @@ public sealed class AgentSecretValidator(
         }
 
         // The secret is checked before the state, so that a revoked credential costs what a live one does.
-        if (!cached && await VerifyAsync(credential, clientSecret, cancellationToken) is { } failure)
+        var failure = cached ? null : await VerifyAsync(credential, clientSecret, cancellationToken);
+        Measure(cached ? SecretStores.Cache : credential.VaultPath is null ? SecretStores.Bcrypt : SecretStores.Vault, failure, started);
+        if (failure is { } refused)
         {
-            return failure;
+            return refused;
         }
         if (credential.Status != CredentialStatus.Active)
         {
@@ -125,8 +144,20 @@ public sealed class AgentSecretValidator(
     }
 
     /// <summary>A request that names no credential costs what a wrong secret does, and is shed alike.</summary>
-    private async Task<SecretValidationResult> DecoyAsync(string clientSecret, AuthenticationFailure failure, CancellationToken cancellationToken) =>
-        await bcrypt.VerifyDecoyAsync(clientSecret, cancellationToken) == BcryptCheck.Shed ? AuthenticationFailure.Overloaded : failure;
+    private async Task<SecretValidationResult> DecoyAsync(string clientSecret, AuthenticationFailure failure, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = await bcrypt.VerifyDecoyAsync(clientSecret, cancellationToken) == BcryptCheck.Shed ? AuthenticationFailure.Overloaded : failure;
+        Measure(SecretStores.Bcrypt, result, started);
+        return result;
+    }
+
+    private void Measure(string store, AuthenticationFailure? failure, long started)
+    {
+        var outcome = SecretOutcomes.Of(failure);
+        metrics?.SecretVerified(store, outcome, Stopwatch.GetElapsedTime(started));
+        AgentIdpTracing.SecretChecked(store, outcome);
+    }
 
     private static bool IsCanonical(Guid id, string? text)
     {

@@ -1,6 +1,7 @@
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Credentials;
 using AgentIdp.Core.Persistence;
+using AgentIdp.Core.Telemetry;
 using AgentIdp.Core.Vault;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +19,7 @@ public static class SecretsServiceCollectionExtensions
         services.AddOptions<SecretCacheOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.AddOptions<SecretVerificationOptions>().Bind(configuration).ValidateSettings().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddAgentIdpMetrics();
         services.TryAddSingleton<SecretHasher>();
         services.TryAddScoped<CredentialSecrets>();
         services.TryAddSingleton(provider =>
@@ -33,7 +35,8 @@ public static class SecretsServiceCollectionExtensions
             provider.GetRequiredService<VerifiedSecretCache>(),
             provider.GetRequiredService<TimeProvider>(),
             // Resolved per cold Vault check: a typed HttpClient is not to be held for the life of the process.
-            vaultEnabled ? provider.GetRequiredService<VaultSecretStore> : null));
+            vaultEnabled ? provider.GetRequiredService<VaultSecretStore> : null,
+            provider.GetRequiredService<AgentIdpMetrics>()));
         return services;
     }
 }

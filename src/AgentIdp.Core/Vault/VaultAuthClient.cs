@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentIdp.Core.Telemetry;
 
 namespace AgentIdp.Core.Vault;
 
@@ -7,11 +8,12 @@ namespace AgentIdp.Core.Vault;
 public sealed record VaultLease(string Token, TimeSpan Duration, bool Renewable);
 
 /// <summary>Vault's auth endpoints: token lookup and renewal, Kubernetes and AppRole login. The token, when one is needed, is given per call.</summary>
-public sealed class VaultAuthClient(HttpClient http)
+public sealed class VaultAuthClient(HttpClient http, AgentIdpMetrics metrics)
 {
     public async Task<VaultLease> LookupSelfAsync(string token, CancellationToken cancellationToken)
     {
-        using var response = await VaultHttp.SendAsync(http, HttpMethod.Get, "v1/auth/token/lookup-self", null, cancellationToken, token);
+        using var response = await VaultHttp.SendAsync(http, metrics, VaultOperations.TokenLookup, HttpMethod.Get, "v1/auth/token/lookup-self", null,
+            cancellationToken, token);
         using var document = await VaultHttp.ReadSuccessAsync(response, "looking up the token", cancellationToken);
         var data = document.RootElement.GetProperty("data");
         return new VaultLease(token, TimeSpan.FromSeconds(data.TryGetProperty("ttl", out var ttl) && ttl.TryGetInt64(out var seconds) ? seconds : 0),
@@ -20,20 +22,21 @@ public sealed class VaultAuthClient(HttpClient http)
 
     public async Task<VaultLease> RenewSelfAsync(string token, CancellationToken cancellationToken)
     {
-        using var response = await VaultHttp.SendAsync(http, HttpMethod.Post, "v1/auth/token/renew-self", new JsonObject(), cancellationToken, token);
+        using var response = await VaultHttp.SendAsync(http, metrics, VaultOperations.TokenRenewal, HttpMethod.Post, "v1/auth/token/renew-self", new JsonObject(),
+            cancellationToken, token);
         return await ReadLeaseAsync(response, "renewing the token", cancellationToken);
     }
 
     public async Task<VaultLease> LoginWithKubernetesAsync(string authPath, string role, string serviceAccountJwt, CancellationToken cancellationToken)
     {
-        using var response = await VaultHttp.SendAsync(http, HttpMethod.Post, $"v1/auth/{authPath.Trim('/')}/login",
+        using var response = await VaultHttp.SendAsync(http, metrics, VaultOperations.Login, HttpMethod.Post, $"v1/auth/{authPath.Trim('/')}/login",
             new JsonObject { ["role"] = role, ["jwt"] = serviceAccountJwt }, cancellationToken, token: "");
         return await ReadLeaseAsync(response, "logging in with Kubernetes auth", cancellationToken);
     }
 
     public async Task<VaultLease> LoginWithAppRoleAsync(string authPath, string roleId, string secretId, CancellationToken cancellationToken)
     {
-        using var response = await VaultHttp.SendAsync(http, HttpMethod.Post, $"v1/auth/{authPath.Trim('/')}/login",
+        using var response = await VaultHttp.SendAsync(http, metrics, VaultOperations.Login, HttpMethod.Post, $"v1/auth/{authPath.Trim('/')}/login",
             new JsonObject { ["role_id"] = roleId, ["secret_id"] = secretId }, cancellationToken, token: "");
         return await ReadLeaseAsync(response, "logging in with AppRole", cancellationToken);
     }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentIdp.Core.Telemetry;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 
@@ -19,7 +20,7 @@ public sealed record VaultHealth(int Status, bool Initialized, bool Sealed, bool
 /// and apply the resilience pipeline (per-call timeout, bounded retries of what may be retried, circuit
 /// breaker); see <see cref="VaultServiceCollectionExtensions"/>.
 /// </summary>
-public sealed class VaultKvClient(HttpClient http)
+public sealed class VaultKvClient(HttpClient http, AgentIdpMetrics metrics)
 {
     /// <summary>Writes a new version; returns its number. With <paramref name="checkAndSet"/>, only if the current version is that one (0: only if none).</summary>
     public async Task<int> WriteAsync(VaultSecretPath path, IReadOnlyDictionary<string, string> data, int? checkAndSet, CancellationToken cancellationToken)
@@ -29,7 +30,7 @@ public sealed class VaultKvClient(HttpClient http)
         {
             body["options"] = new JsonObject { ["cas"] = cas };
         }
-        using var response = await VaultHttp.SendAsync(http, HttpMethod.Post, path.DataUrl, body, cancellationToken);
+        using var response = await VaultHttp.SendAsync(http, metrics, VaultOperations.Write, HttpMethod.Post, path.DataUrl, body, cancellationToken);
         using var document = await VaultHttp.ReadSuccessAsync(response, $"writing {path}", cancellationToken);
         return document.RootElement.GetProperty("data").GetProperty("version").GetInt32();
     }
@@ -42,7 +43,7 @@ public sealed class VaultKvClient(HttpClient http)
     public async Task<VaultSecretVersion?> ReadAsync(VaultSecretPath path, int? version, CancellationToken cancellationToken)
     {
         var url = version is { } v ? $"{path.DataUrl}?version={v.ToString(CultureInfo.InvariantCulture)}" : path.DataUrl;
-        using var response = await VaultHttp.SendAsync(http, HttpMethod.Get, url, null, cancellationToken);
+        using var response = await VaultHttp.SendAsync(http, metrics, VaultOperations.Read, HttpMethod.Get, url, null, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             using var notFound = await VaultHttp.ReadJsonAsync(response, cancellationToken);
@@ -66,7 +67,7 @@ public sealed class VaultKvClient(HttpClient http)
     /// <summary>Deletes every version of a secret and its metadata. Nothing there is fine.</summary>
     public async Task DestroyAllAsync(VaultSecretPath path, CancellationToken cancellationToken)
     {
-        using var response = await VaultHttp.SendAsync(http, HttpMethod.Delete, path.MetadataUrl, null, cancellationToken);
+        using var response = await VaultHttp.SendAsync(http, metrics, VaultOperations.Destroy, HttpMethod.Delete, path.MetadataUrl, null, cancellationToken);
         if (response.StatusCode != HttpStatusCode.NotFound)
         {
             using var _ = await VaultHttp.ReadSuccessAsync(response, $"destroying {path}", cancellationToken);
@@ -76,7 +77,7 @@ public sealed class VaultKvClient(HttpClient http)
     /// <summary><c>sys/health</c>, with every status code read as an answer (as Vault's own client does).</summary>
     public async Task<VaultHealth> HealthAsync(CancellationToken cancellationToken)
     {
-        using var response = await VaultHttp.SendAsync(http, HttpMethod.Get, "v1/sys/health", null, cancellationToken);
+        using var response = await VaultHttp.SendAsync(http, metrics, VaultOperations.Health, HttpMethod.Get, "v1/sys/health", null, cancellationToken);
         using var document = await VaultHttp.ReadJsonAsync(response, cancellationToken);
         var root = document?.RootElement;
         bool Flag(string name) => root?.TryGetProperty(name, out var value) == true && value.ValueKind == JsonValueKind.True;
@@ -88,8 +89,9 @@ public sealed class VaultKvClient(HttpClient http)
 /// <summary>What both Vault clients share: sending, reading answers, and turning failures into <see cref="VaultException"/>.</summary>
 internal static class VaultHttp
 {
-    public static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string url, JsonNode? body,
-        CancellationToken cancellationToken, string? token = null)
+    /// <summary>Sends one call, counted in <c>agentidp.vault.requests</c> as <paramref name="operation"/> (<see cref="VaultOperations"/>).</summary>
+    public static async Task<HttpResponseMessage> SendAsync(HttpClient http, AgentIdpMetrics metrics, string operation, HttpMethod method, string url,
+        JsonNode? body, CancellationToken cancellationToken, string? token = null)
     {
         using var request = new HttpRequestMessage(method, url);
         if (body is not null)
@@ -102,11 +104,15 @@ internal static class VaultHttp
         }
         try
         {
-            return await http.SendAsync(request, cancellationToken);
+            var response = await http.SendAsync(request, cancellationToken);
+            metrics.VaultRequest(operation, response.IsSuccessStatusCode ? VaultResults.Success
+                : response.StatusCode == HttpStatusCode.NotFound ? VaultResults.NotFound : VaultResults.Error);
+            return response;
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested &&
             e is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or TaskCanceledException)
         {
+            metrics.VaultRequest(operation, VaultResults.Unavailable);
             throw new VaultException(e switch
             {
                 BrokenCircuitException => "Vault is unavailable: too many recent failures, waiting before trying again.",

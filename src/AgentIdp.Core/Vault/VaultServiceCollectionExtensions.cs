@@ -2,6 +2,7 @@ using System.Net;
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Health;
 using AgentIdp.Core.Secrets;
+using AgentIdp.Core.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
@@ -28,6 +29,7 @@ public static class VaultServiceCollectionExtensions
             return services;
         }
 
+        services.AddAgentIdpMetrics();
         services.AddTransient<VaultRequestHeaders>();
         services.AddTransient<VaultTokenHandler>();
         services.AddSingleton<VaultTokenSource>();

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using System.Threading.Channels;
 using AgentIdp.Core.Audit;
+using AgentIdp.Core.Telemetry;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -17,7 +18,7 @@ namespace AuthServer.Audit;
 /// than letting token requests wait on the audit log. Whatever is queued at shutdown is written before
 /// the process ends. Failed authentications are aggregated: see <see cref="RecordAuthFailure"/>.
 /// </summary>
-public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<AuditTrail> logger) : BackgroundService
+public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<AuditTrail> logger, AgentIdpMetrics metrics) : BackgroundService
 {
     private const int Capacity = 100_000;
     private const int BatchSize = 5_000;
@@ -40,7 +41,9 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
         if (!_events.Writer.TryWrite(auditEvent))
         {
             Interlocked.Increment(ref _dropped);
+            return;
         }
+        metrics.AuditEventsQueued(1);
     }
 
     /// <summary>
@@ -107,7 +110,7 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
             {
                 await Task.Delay(FlushInterval, stoppingToken); // wall-clock pacing, whatever clock the events are dated by
                 CloseFailureWindows(DateTimeOffset.UtcNow, all: false);
-                await FlushAsync(batch, stoppingToken);
+                await FlushAsync(batch, CancellationToken.None); // a batch being written when the host stops is finished, not abandoned
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -140,6 +143,7 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
         }
         if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
         {
+            metrics.AuditEventsDropped(dropped);
             LogDropped(dropped);
         }
     }
@@ -156,6 +160,7 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
                 // (its last use) while waiting for the head would deadlock with it.
                 await RecordUsesAsync(connection, uses, cancellationToken);
                 await CopyAsync(connection, batch, cancellationToken);
+                metrics.AuditEventsWritten(batch.Count);
                 return;
             }
             catch (PostgresException e) when (attempt == 1 && !e.IsTransient)
@@ -174,6 +179,7 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
+                metrics.AuditEventsDropped(batch.Count);
                 LogWriteFailed(e, batch.Count);
                 return;
             }
@@ -209,8 +215,10 @@ public sealed partial class AuditTrail(NpgsqlDataSource dataSource, ILogger<Audi
                 lost++; // this event refused, or PostgreSQL gone: counted, and the writer carries on
             }
         }
+        metrics.AuditEventsWritten(batch.Count - lost);
         if (lost > 0)
         {
+            metrics.AuditEventsDropped(lost);
             LogWriteFailed(null, lost);
         }
     }

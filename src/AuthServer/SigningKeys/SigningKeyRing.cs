@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using AgentIdp.Core.Configuration;
 using AgentIdp.Core.Persistence;
 using AgentIdp.Core.SigningKeys;
+using AgentIdp.Core.Telemetry;
 using AgentIdp.Core.Tokens;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -32,7 +33,8 @@ public sealed partial class SigningKeyRing(
     IOptions<SigningKeyOptions> keyOptions,
     IOptions<AccessTokenOptions> accessTokenOptions,
     TimeProvider time,
-    ILogger<SigningKeyRing> logger) : BackgroundService, IOptionsChangeTokenSource<OpenIddictServerOptions>
+    ILogger<SigningKeyRing> logger,
+    AgentIdpMetrics metrics) : BackgroundService, IOptionsChangeTokenSource<OpenIddictServerOptions>
 {
     private readonly Dictionary<string, SigningCredentials> _decrypted = new(StringComparer.Ordinal);
     private readonly Lock _sync = new();
@@ -121,6 +123,7 @@ public sealed partial class SigningKeyRing(
             _changed = new CancellationTokenSource();
         }
         changed.Cancel(); // OpenIddict's options are rebuilt from the new set
+        metrics.SigningWith(signing.Algorithm, signing.ActivatesAt);
         changed.Dispose();
         var publishedIds = next.Published.Select(k => k.Kid).ToArray();
         LogKeySet(next.Signing.Kid, next.Signing.Algorithm, publishedIds);

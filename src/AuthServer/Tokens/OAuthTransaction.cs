@@ -39,6 +39,12 @@ internal static class OAuthTransaction
     public static IPAddress? CallerIp(this OpenIddictServerTransaction transaction) =>
         transaction.GetHttpRequest()?.HttpContext.Connection.RemoteIpAddress;
 
+    /// <summary>How the client sent its secret: in the Authorization header or in the form (OpenIddict refuses both at once).</summary>
+    public static string ClientAuthenticationMethod(this OpenIddictServerTransaction transaction) =>
+        transaction.GetHttpRequest()?.Headers.Authorization.ToString().StartsWith("Basic ", StringComparison.OrdinalIgnoreCase) == true
+            ? OpenIddict.Abstractions.OpenIddictConstants.ClientAuthenticationMethods.ClientSecretBasic
+            : OpenIddict.Abstractions.OpenIddictConstants.ClientAuthenticationMethods.ClientSecretPost;
+
     public static string EndpointName(this OpenIddictServerEndpointType endpoint) => endpoint switch
     {
         OpenIddictServerEndpointType.Token => "token",

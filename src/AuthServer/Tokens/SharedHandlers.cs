@@ -10,5 +10,6 @@ public static class SharedHandlers
     [
         RejectInactiveTokens.Descriptor, // a revoked token, or one whose credential or agent changed since, is refused
         .. AnswerRetryLater.Descriptors, // 429 and 503 answers get their status and Retry-After
+        .. CountAnswers.Descriptors,     // each answer counted: tokenservice.token_issued, .introspection, .revocation
     ];
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using AgentIdp.Core.RateLimiting;
 using AgentIdp.Core.Secrets;
+using AgentIdp.Core.Telemetry;
 using AuthServer.Tokens.ClientAuthentication;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -11,7 +12,7 @@ namespace AuthServer.Tokens;
 /// It would be shed at the check anyway; here a storm of cold requests costs little more than its bytes, and the
 /// cores stay with bcrypt and the agents whose secrets are cached. <see cref="BcryptVerifier"/> still sheds the rest.
 /// </remarks>
-public sealed class ShedColdRequests(RequestDelegate next, BcryptVerifier bcrypt, VerifiedSecretCache cache)
+public sealed class ShedColdRequests(RequestDelegate next, BcryptVerifier bcrypt, VerifiedSecretCache cache, AgentIdpMetrics metrics)
 {
     private static readonly TimeSpan RetryAfterShed = TimeSpan.FromSeconds(1);
 
@@ -20,6 +21,7 @@ public sealed class ShedColdRequests(RequestDelegate next, BcryptVerifier bcrypt
         if (bcrypt.IsSaturated && OAuthRequestGuard.IsOAuthRequest(context.Request) &&
             await PresentedSecretAsync(context.Request) is { Length: > 0 } secret && !cache.Recognizes(secret))
         {
+            metrics.Shed(AgentIdpMetrics.SheddingStages.Guard);
             context.Response.Headers.RetryAfter = RetryAfter.Seconds(RetryAfterShed);
             await OAuthErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, Errors.TemporarilyUnavailable,
                 AuthenticateAgentClient.Overloaded);

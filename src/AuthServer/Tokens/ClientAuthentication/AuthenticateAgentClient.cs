@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AgentIdp.Core.Errors;
 using AgentIdp.Core.Secrets;
+using AgentIdp.Core.Telemetry;
 using AuthServer.Audit;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -15,7 +16,7 @@ namespace AuthServer.Tokens.ClientAuthentication;
 /// check, with that same answer.
 /// </summary>
 /// <remarks>It stands where OpenIddict's client-secret check would, which degraded mode leaves out: the agents table is the only list of clients.</remarks>
-public sealed class AuthenticateAgentClient(AgentSecretValidator validator, ClientLockout lockout, AuditTrail audit, TimeProvider time)
+public sealed class AuthenticateAgentClient(AgentSecretValidator validator, ClientLockout lockout, AuditTrail audit, TimeProvider time, AgentIdpMetrics metrics)
     : IOpenIddictServerHandler<ProcessAuthenticationContext>
 {
     public const string InvalidCredentials = "The client credentials are invalid.";
@@ -46,6 +47,7 @@ public sealed class AuthenticateAgentClient(AgentSecretValidator validator, Clie
         var ip = context.Transaction.CallerIp();
         var keys = lockout.KeysFor(context.ClientId, ip);
         var result = await validator.ValidateAsync(context.ClientId, context.ClientSecret, keys, context.CancellationToken);
+        metrics.ClientAuthenticated(result, context.Transaction.ClientAuthenticationMethod());
         if (result.Failure == AuthenticationFailure.Overloaded)
         {
             // Shed before any verdict: nothing to audit, and the caller is told to come back shortly.

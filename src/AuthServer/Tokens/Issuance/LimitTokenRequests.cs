@@ -1,3 +1,4 @@
+using AgentIdp.Core.Telemetry;
 using AuthServer.Tokens.ClientAuthentication;
 using OpenIddict.Server;
 using static OpenIddict.Server.OpenIddictServerEvents;
@@ -9,7 +10,7 @@ namespace AuthServer.Tokens.Issuance;
 /// agent is authenticated: requests that merely claim an agent's id, with a wrong secret, cannot use up
 /// its allowance. Beyond it: 429 with <c>Retry-After</c> (<see cref="AnswerRetryLater"/>).
 /// </summary>
-public sealed class LimitTokenRequests(TokenRateLimiter limiter) : IOpenIddictServerHandler<ProcessAuthenticationContext>
+public sealed class LimitTokenRequests(TokenRateLimiter limiter, AgentIdpMetrics metrics) : IOpenIddictServerHandler<ProcessAuthenticationContext>
 {
     public const string Error = "rate_limit_exceeded";
 
@@ -27,6 +28,7 @@ public sealed class LimitTokenRequests(TokenRateLimiter limiter) : IOpenIddictSe
         {
             return ValueTask.CompletedTask;
         }
+        metrics.RateLimited(AgentIdpMetrics.RateLimiters.Token);
         context.Transaction.SetRetryAfter(retryAfter);
         context.Reject(Error, "Too many token requests for this client; retry after the number of seconds in Retry-After.");
         return ValueTask.CompletedTask;
