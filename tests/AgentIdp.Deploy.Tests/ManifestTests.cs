@@ -128,7 +128,8 @@ public sealed class ManifestTests
     {
         var rendered = Rendered.Of(kustomization);
         var setup = VaultSetup.Read();
-        Assert.Contains(rendered.All<V1Namespace>(), n => n.Metadata.Name == setup.Namespace);
+        Assert.True(rendered.All<V1Namespace>().Any(n => n.Metadata.Name == setup.Namespace),
+            $"{kustomization}: setup.sh binds its roles in the namespace {setup.Namespace}, which is not rendered.");
         Assert.All(rendered.Objects.Where(o => o is not V1Namespace), o => Assert.True(o.Metadata.NamespaceProperty == setup.Namespace,
             $"{kustomization}: {o.Kind} {o.Metadata.Name} is in namespace {o.Metadata.NamespaceProperty}; setup.sh binds its roles in {setup.Namespace}."));
         Assert.All(setup.Roles.Values.SelectMany(policies => policies), policy => Assert.Contains(policy, setup.WrittenPolicies));
@@ -138,7 +139,7 @@ public sealed class ManifestTests
         {
             var environment = workload.Environment;
             var account = workload.Pod.ServiceAccountName;
-            Assert.Contains(rendered.All<V1ServiceAccount>(), a => a.Metadata.Name == account);
+            Assert.True(rendered.All<V1ServiceAccount>().Any(a => a.Metadata.Name == account), $"{workload}: its service account {account} is not rendered.");
             if (environment.TryGetValue("VAULT_K8S_ROLE", out var ownRole))
             {
                 Assert.True(ownRole == account && setup.Roles.ContainsKey(ownRole!),
