@@ -64,6 +64,7 @@ internal sealed class CommandContext(IReadOnlyDictionary<string, string?>? overr
         {
             builder.Configuration.AddInMemoryCollection(overrides);
         }
+        builder.Configuration.AddSettingsFiles();
         builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // EF Core logs as errors the queries a first migration expects to fail (no history table yet);

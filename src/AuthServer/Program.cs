@@ -13,6 +13,7 @@ using AuthServer.Tokens.Revocation;
 
 // Settings files are read from beside the assembly, wherever the process is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Configuration.AddSettingsFiles(); // SETTINGS_DIR: settings as files, such as the ones Vault Agent renders
 
 builder.Services.AddAgentIdpDatabase(builder.Configuration);
 builder.Services.AddAgentSecrets(builder.Configuration);

@@ -49,6 +49,27 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Migrate_reads_DATABASE_URL_from_a_file_in_SETTINGS_DIR()
+    {
+        // As the migration Job runs it: DATABASE_URL rendered into a file by Vault Agent, not in the environment.
+        var data = await DatabaseAsync(migrated: false);
+        var folder = Directory.CreateTempSubdirectory("agentidp-settings-");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder.FullName, "DATABASE_URL"), data.ConnectionString + "\n");
+
+            var run = await Agentidp.RunAsync(new Dictionary<string, string?> { ["SETTINGS_DIR"] = folder.FullName }, "migrate");
+
+            Assert.Equal(0, run.ExitCode);
+            Assert.Contains("InitialSchema", run.Output);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_missing_DATABASE_URL_is_named_with_exit_code_2()
     {
         var run = await AgentIdpAsync(null, "migrate");
