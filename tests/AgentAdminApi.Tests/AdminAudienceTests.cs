@@ -92,7 +92,12 @@ public sealed class AdminAudienceTests(AdminApiFixture fixture) : IClassFixture<
     public async Task Every_route_refuses_a_token_not_meant_for_the_admin_API(TokenKind kind)
     {
         var (agent, credentialId, token) = await TokenAsync(kind);
-        var auditEvent = (await (await fixture.Admin.GetAsync("/api/v1/audit?limit=1")).JsonAsync()).GetProperty("data")[0].GetProperty("eventId").GetGuid();
+        // The AuthServer writes its events a moment after the token: wait for one (the first test of a fresh fixture may not see it yet).
+        var auditEvent = Guid.Parse(await TestData.EventuallyAsync(async () =>
+        {
+            var page = (await (await fixture.Admin.GetAsync("/api/v1/audit?limit=1")).JsonAsync()).GetProperty("data");
+            return page.GetArrayLength() > 0 ? page[0].GetProperty("eventId").GetString() : null;
+        }));
         // The token's own agent, credential and a real event: were the audience not checked, self-service or its scopes would let it through.
         var routes = Routes(agent.Id, credentialId, auditEvent);
 
