@@ -296,6 +296,41 @@ namespace AgentIdp.Core.Persistence.Migrations
                     b.ToTable("vault_cleanup_queue", (string)null);
                 });
 
+            modelBuilder.Entity("AgentIdp.Core.Lockout.AuthLockout", b =>
+                {
+                    b.Property<string>("Scope")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("scope");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("key");
+
+                    b.Property<int>("Failures")
+                        .HasColumnType("integer")
+                        .HasColumnName("failures");
+
+                    b.Property<DateTimeOffset?>("LockedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("locked_until");
+
+                    b.Property<DateTimeOffset>("WindowStartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("window_started_at");
+
+                    b.HasKey("Scope", "Key")
+                        .HasName("pk_auth_lockouts");
+
+                    b.ToTable("auth_lockouts", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_auth_lockouts_scope", "scope IN ('client', 'source')");
+                        });
+
+                    NpgsqlEntityTypeBuilderExtensions.IsUnlogged(b, true);
+                });
+
             modelBuilder.Entity("AgentIdp.Core.SigningKeys.SigningKey", b =>
                 {
                     b.Property<string>("Id")
