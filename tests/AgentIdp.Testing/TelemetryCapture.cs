@@ -61,7 +61,17 @@ public sealed class TelemetryCapture
 
     /// <summary>The metric named <paramref name="name"/>'s points, each as its tags.</summary>
     public IReadOnlyList<IReadOnlyDictionary<string, object?>> Points(string name) =>
-        [.. Metrics.Where(m => m.Name == name).SelectMany(m => m.MetricPoints).Select(point => Tags(point.Tags))];
+        [.. AllMetricSnapshots().Where(m => m.Name == name).SelectMany(m => m.MetricPoints).Select(point => Tags(point.Tags))];
+
+    /// <summary>
+    /// Every snapshot exported so far, after a flush. Points reads them all, not the latest of each name: when
+    /// several hosts export to one capture, the latest snapshot of a name is only the last host's.
+    /// </summary>
+    private IReadOnlyList<MetricSnapshot> AllMetricSnapshots()
+    {
+        Flush();
+        return _metrics.Snapshot();
+    }
 
     /// <summary>Everything exported, as one text: every span's names, attributes, events, links and status; every metric's names and tags; every log record's category, body, attributes, scopes and exception.</summary>
     public string Text()
